@@ -1,0 +1,145 @@
+/*
+** fcn.h: fully convolutional inference of CNN classifiers on CPU.
+**
+** fcn loads a classifier as it was trained (model.bin, docs/model-format.md),
+** converts its dense head into convolutions at load time, and runs the result
+** on images of any size, producing a score map of classes x out_h x out_w:
+** the classifier evaluated at every window position, in one pass.
+**
+**   fcn_model *m;  fcn_session *s;  fcn_scores sc;
+**   if (fcn_model_load("model.bin", NULL, &m) != FCN_OK)
+**       fprintf(stderr, "%s\n", fcn_last_error());
+**   fcn_session_create(m, height, width, NULL, &s);
+**   fcn_session_run(s, input_chw, &sc);   // sc.data: classes x out_h x out_w
+**   ...  fcn_session_free(s);  fcn_model_free(m);
+**
+** Three phases: load does what depends on the file (parse, validate, convert,
+** pack weights); session create does what depends on the input size (shapes,
+** geometry, one arena); run only computes and never allocates.
+**
+** Errors: every function returns an fcn_status; the detail is a one-line
+** message from fcn_last_error() (thread-local). The library never prints and
+** never exits.
+*/
+#ifndef FCN_H
+#define FCN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum fcn_status {
+    FCN_OK = 0,
+    FCN_ERR_IO,          /* file cannot be opened or read */
+    FCN_ERR_FORMAT,      /* file is not a valid model.bin / image / npy */
+    FCN_ERR_UNSUPPORTED, /* valid file, but an op or option fcn does not handle */
+    FCN_ERR_SHAPE,       /* shapes do not chain, or input too small */
+    FCN_ERR_NOMEM,       /* allocation failed or a size limit was exceeded */
+    FCN_ERR_ARG          /* bad argument from the caller */
+} fcn_status;
+
+typedef struct fcn_model fcn_model;     /* converted network; immutable, shareable */
+typedef struct fcn_session fcn_session; /* one input size; one thread at a time */
+
+/* How a global pooling head (GAP -> Dense) is converted. */
+typedef enum fcn_gap_mode {
+    FCN_GAP_WINDOW = 0, /* avg/max pool with the trained window, stride 1:
+                           every cell equals the classifier on its crop */
+    FCN_GAP_LOCAL = 1   /* drop the pooling: the finer per-location map */
+} fcn_gap_mode;
+
+typedef struct fcn_options {   /* a zeroed struct means defaults */
+    fcn_gap_mode gap_mode;
+} fcn_options;
+
+/* Geometry of the score map in input pixels: cell (i, j) sees the input
+** window whose top-left corner is (i*stride + offset, j*stride + offset)
+** (rows, cols) and whose size is rf_h x rf_w. offset may be negative: the
+** window then extends into the padding. */
+typedef struct fcn_geometry {
+    int stride_h, stride_w;
+    int offset_h, offset_w;
+    int rf_h, rf_w;
+} fcn_geometry;
+
+typedef struct fcn_scores {
+    const float *data;  /* classes x out_h x out_w, owned by the session */
+    int classes, out_h, out_w;
+    fcn_geometry geom;
+} fcn_scores;
+
+typedef struct fcn_model_info {
+    int in_c, in_h, in_w;      /* the size the classifier was trained at */
+    int classes;
+    int min_h, min_w;          /* smallest input that gives a score map */
+    const char *color;         /* "rgb", "bgr" or "gray" */
+    const char *resize;        /* "bilinear" or "area" */
+    float scale;               /* (x*scale - mean[c]) / std[c] */
+    const float *mean, *std;   /* in_c entries each */
+    const char *name;          /* free text, may be "" */
+    int n_layers_file;         /* layers in the file */
+    int n_layers_fcn;          /* layers after conversion */
+    double weight_bytes;       /* packed weights held by the model */
+    fcn_geometry geom;         /* of the score map (independent of size) */
+} fcn_model_info;
+
+/* Load, validate and convert a model.bin. opt may be NULL. */
+fcn_status fcn_model_load(const char *path,        /* model.bin */
+                          const fcn_options *opt,  /* NULL = defaults */
+                          fcn_model **out);
+/* Same from memory; the buffer is copied and may be freed afterwards. */
+fcn_status fcn_model_load_memory(const void *data, size_t size,
+                                 const fcn_options *opt, fcn_model **out);
+void fcn_model_free(fcn_model *m);  /* accepts NULL */
+
+void fcn_model_get_info(const fcn_model *m, fcn_model_info *info);
+const char *fcn_model_label(const fcn_model *m, int cls);  /* NULL if none */
+/* Human-readable description of the converted layers, one per line; the
+** string is owned by the model. */
+const char *fcn_model_summary(const fcn_model *m);
+
+/* Plan the network for an input of height x width. threads <= 0: OpenMP's
+** default. Fails with FCN_ERR_SHAPE when the input is smaller than the
+** network needs (the message names the layer). */
+fcn_status fcn_session_create(const fcn_model *m, int height, int width,
+                              int threads, fcn_session **out);
+void fcn_session_free(fcn_session *s);  /* accepts NULL */
+/* Score map size and geometry, known before running. */
+void fcn_session_shape(const fcn_session *s, fcn_scores *shape);
+size_t fcn_session_arena_bytes(const fcn_session *s);
+/* Run on a preprocessed float input, in_c x height x width (CHW). */
+fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out);
+
+/* ---- images and arrays (helpers for front ends) ---- */
+
+typedef struct fcn_tensor {  /* a C x H x W float32 array, malloc'd */
+    float *data;
+    int c, h, w;
+} fcn_tensor;
+
+/* Decode an image (PNG, JPEG, BMP, ... through stb_image), convert it to the
+** model's channel order, optionally resize it (out_h/out_w > 0) with the
+** model's resize filter, and normalise it: (x*scale - mean[c]) / std[c]. */
+fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
+                          int out_w, fcn_tensor *out);
+/* Read a .npy float32 array shaped (C, H, W), C order, little-endian. */
+fcn_status fcn_npy_read(const char *path, fcn_tensor *out);
+/* Write a float32 array of the given shape (ndim <= 4) as .npy; written to a
+** temporary file and renamed, so no partial file is ever left behind. */
+fcn_status fcn_npy_write(const char *path, const float *data, int ndim,
+                         const int *shape);
+void fcn_tensor_free(fcn_tensor *t);
+
+const char *fcn_status_string(fcn_status st);
+const char *fcn_last_error(void);  /* thread-local, one line */
+
+/* The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (OpenMP)". */
+const char *fcn_blas_info(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,141 @@
+/*
+** fcn.c: public entry points for models: load (read, parse, convert),
+** information, free.
+*/
+#include <cblas.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Not declared by every cblas.h; both exist in OpenBLAS. */
+extern char *openblas_get_config(void);
+extern int openblas_get_parallel(void);
+
+void fcn_model_free(fcn_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < m->n_nodes; i++)
+        node_free_weights(&m->nodes[i]);
+    arena_free(&m->ar);
+    fcn_free(m);
+}
+
+static fcn_status load_buffer(unsigned char *buf, size_t size,
+                              const fcn_options *opt, fcn_model **out)
+{
+    rd_model rd;
+    fcn_status st = rd_model_parse(buf, size, &rd);  /* owns buf */
+    if (st)
+        return st;
+    fcn_model *m = fcn_calloc(1, sizeof *m);
+    if (!m) {
+        rd_model_free(&rd);
+        return fcn_error(FCN_ERR_NOMEM, "out of memory");
+    }
+    fcn_options defaults = {0};
+    st = graph_build(&rd, opt ? opt : &defaults, m);
+    rd_model_free(&rd);  /* every weight the model keeps was copied */
+    if (st) {
+        fcn_model_free(m);
+        return st;
+    }
+    *out = m;
+    return FCN_OK;
+}
+
+fcn_status fcn_model_load_memory(const void *data, size_t size,
+                                 const fcn_options *opt, fcn_model **out)
+{
+    if (!out || (!data && size))
+        return fcn_error(FCN_ERR_ARG, "fcn_model_load_memory: NULL argument");
+    *out = NULL;
+    unsigned char *buf = fcn_aligned_alloc(size);
+    if (!buf)
+        return fcn_error(FCN_ERR_NOMEM, "out of memory for a %zu-byte model",
+                         size);
+    if (size)
+        memcpy(buf, data, size);
+    return load_buffer(buf, size, opt, out);
+}
+
+fcn_status fcn_model_load(const char *path, const fcn_options *opt,
+                          fcn_model **out)
+{
+    if (!out || !path)
+        return fcn_error(FCN_ERR_ARG, "fcn_model_load: NULL argument");
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fcn_error(FCN_ERR_IO, "%s: %s", path, strerror(errno));
+    long size = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return fcn_error(FCN_ERR_IO, "%s: cannot determine its size (not a "
+                         "regular file?)", path);
+    }
+    unsigned char *buf = fcn_aligned_alloc((size_t)size);
+    if (!buf) {
+        fclose(f);
+        return fcn_error(FCN_ERR_NOMEM, "%s: out of memory for %ld bytes",
+                         path, size);
+    }
+    size_t got = fread(buf, 1, (size_t)size, f);
+    int err = ferror(f);
+    fclose(f);
+    if (got != (size_t)size || err) {
+        fcn_free(buf);
+        return fcn_error(FCN_ERR_IO, "%s: read %zu of %ld bytes", path, got,
+                         size);
+    }
+    fcn_status st = load_buffer(buf, (size_t)size, opt, out);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", fcn_last_error());
+        fcn_error(st, "%s: %s", path, msg);
+    }
+    return st;
+}
+
+void fcn_model_get_info(const fcn_model *m, fcn_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->in_c = m->in_c;
+    info->in_h = m->in_h;
+    info->in_w = m->in_w;
+    info->classes = m->classes;
+    info->min_h = m->min_h;
+    info->min_w = m->min_w;
+    info->color = m->color;
+    info->resize = m->resize;
+    info->scale = m->scale;
+    info->mean = m->mean;
+    info->std = m->std;
+    info->name = m->name;
+    info->n_layers_file = m->n_file_layers;
+    info->n_layers_fcn = m->n_nodes;
+    info->weight_bytes = m->weight_bytes;
+    info->geom = m->geom;
+}
+
+const char *fcn_model_label(const fcn_model *m, int cls)
+{
+    if (!m || cls < 0 || cls >= m->n_labels)
+        return NULL;
+    return m->labels[cls];
+}
+
+const char *fcn_model_summary(const fcn_model *m) { return m->summary; }
+
+const char *fcn_blas_info(void)
+{
+    static _Thread_local char buf[256];
+    int par = openblas_get_parallel();
+    snprintf(buf, sizeof buf, "%s (%s)", openblas_get_config(),
+             par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "sequential");
+    return buf;
+}

@@ -1,0 +1,212 @@
+/*
+** image.c: images (stb_image, stb_image_resize from Debian's libstb) and
+** .npy arrays in and out.
+*/
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+#include "internal.h"
+
+#define MAX_IMAGE_DIM 65536
+#define MAX_IMAGE_PIXELS ((int64_t)1 << 31)
+
+void fcn_tensor_free(fcn_tensor *t)
+{
+    if (!t)
+        return;
+    fcn_free(t->data);
+    t->data = NULL;
+}
+
+fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
+                          int out_w, fcn_tensor *out)
+{
+    if (!m || !path || !out)
+        return fcn_error(FCN_ERR_ARG, "fcn_image_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (out_h < 0 || out_w < 0 || out_h > MAX_IMAGE_DIM ||
+        out_w > MAX_IMAGE_DIM)
+        return fcn_error(FCN_ERR_ARG, "resize to %dx%d is impossible", out_w,
+                         out_h);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fcn_error(FCN_ERR_IO, "%s: %s", path, strerror(errno));
+    int w, h, comp;
+    if (!stbi_info_from_file(f, &w, &h, &comp)) {
+        fclose(f);
+        return fcn_error(FCN_ERR_FORMAT, "%s: not a readable image (%s)",
+                         path, stbi_failure_reason());
+    }
+    if (w < 1 || h < 1 || w > MAX_IMAGE_DIM || h > MAX_IMAGE_DIM ||
+        (int64_t)w * h > MAX_IMAGE_PIXELS) {
+        fclose(f);
+        return fcn_error(FCN_ERR_FORMAT, "%s: image size %dx%d is beyond the "
+                         "limit", path, w, h);
+    }
+    const int C = m->in_c;
+    unsigned char *px = stbi_load_from_file(f, &w, &h, &comp, C == 1 ? 1 : 3);
+    fclose(f);
+    if (!px)
+        return fcn_error(FCN_ERR_FORMAT, "%s: cannot decode image (%s)", path,
+                         stbi_failure_reason());
+    int H = out_h > 0 ? out_h : h, W = out_w > 0 ? out_w : w;
+    unsigned char *src = px;
+    if (H != h || W != w) {
+        src = fcn_malloc((size_t)H * W * C);
+        if (!src) {
+            stbi_image_free(px);
+            return fcn_error(FCN_ERR_NOMEM, "out of memory resizing %s", path);
+        }
+        stbir_filter filt = !strcmp(m->resize, "area") ? STBIR_FILTER_BOX
+                                                       : STBIR_FILTER_TRIANGLE;
+        if (!stbir_resize_uint8_generic(px, w, h, 0, src, W, H, 0, C,
+                                        STBIR_ALPHA_CHANNEL_NONE, 0,
+                                        STBIR_EDGE_CLAMP, filt,
+                                        STBIR_COLORSPACE_LINEAR, NULL)) {
+            stbi_image_free(px);
+            fcn_free(src);
+            return fcn_error(FCN_ERR_NOMEM, "cannot resize %s", path);
+        }
+        stbi_image_free(px);
+        px = NULL;
+    }
+    float *t = fcn_aligned_alloc((size_t)H * W * C * sizeof(float));
+    if (!t) {
+        if (px)
+            stbi_image_free(px);
+        else
+            fcn_free(src);
+        return fcn_error(FCN_ERR_NOMEM, "out of memory for image %s", path);
+    }
+    const int bgr = !strcmp(m->color, "bgr");
+    const int64_t plane = (int64_t)H * W;
+    for (int c = 0; c < C; c++) {
+        int sc = bgr ? C - 1 - c : c;
+        float a = m->scale / m->std[c], b = -m->mean[c] / m->std[c];
+        for (int64_t i = 0; i < plane; i++)
+            t[c * plane + i] = src[i * C + sc] * a + b;
+    }
+    if (px)
+        stbi_image_free(px);
+    else
+        fcn_free(src);
+    out->data = t;
+    out->c = C;
+    out->h = H;
+    out->w = W;
+    return FCN_OK;
+}
+
+/* ---- .npy ---- */
+
+fcn_status fcn_npy_read(const char *path, fcn_tensor *out)
+{
+    if (!path || !out)
+        return fcn_error(FCN_ERR_ARG, "fcn_npy_read: NULL argument");
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fcn_error(FCN_ERR_IO, "%s: %s", path, strerror(errno));
+    unsigned char pre[10];
+    char hdr[4096];
+    fcn_status st = FCN_OK;
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0 ||
+        (pre[6] != 1)) {
+        fclose(f);
+        return fcn_error(FCN_ERR_FORMAT, "%s: not a version-1 .npy file",
+                         path);
+    }
+    size_t hl = pre[8] | (size_t)pre[9] << 8;
+    if (hl >= sizeof hdr || fread(hdr, 1, hl, f) != hl) {
+        fclose(f);
+        return fcn_error(FCN_ERR_FORMAT, "%s: .npy header truncated", path);
+    }
+    hdr[hl] = 0;
+    long long d[3];
+    const char *sh = strstr(hdr, "'shape':");
+    if (!strstr(hdr, "'descr': '<f4'") ||
+        !strstr(hdr, "'fortran_order': False") || !sh ||
+        sscanf(sh, "'shape': (%lld, %lld, %lld)", &d[0], &d[1], &d[2]) != 3) {
+        fclose(f);
+        return fcn_error(FCN_ERR_FORMAT, "%s: expected a float32 (<f4) array "
+                         "of shape (C, H, W) in C order", path);
+    }
+    if (d[0] < 1 || d[1] < 1 || d[2] < 1 || d[0] > 4096 ||
+        d[1] > MAX_IMAGE_DIM || d[2] > MAX_IMAGE_DIM ||
+        d[0] * d[1] * d[2] > MAX_IMAGE_PIXELS * 4) {
+        fclose(f);
+        return fcn_error(FCN_ERR_FORMAT, "%s: array shape (%lld, %lld, %lld) "
+                         "is impossible", path, d[0], d[1], d[2]);
+    }
+    size_t n = (size_t)(d[0] * d[1] * d[2]);
+    float *t = fcn_aligned_alloc(n * sizeof(float));
+    if (!t) {
+        fclose(f);
+        return fcn_error(FCN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (fread(t, sizeof(float), n, f) != n)
+        st = fcn_error(FCN_ERR_FORMAT, "%s: array data truncated", path);
+    fclose(f);
+    if (st) {
+        fcn_free(t);
+        return st;
+    }
+    out->data = t;
+    out->c = (int)d[0];
+    out->h = (int)d[1];
+    out->w = (int)d[2];
+    return FCN_OK;
+}
+
+fcn_status fcn_npy_write(const char *path, const float *data, int ndim,
+                         const int *shape)
+{
+    if (!path || !data || ndim < 1 || ndim > 4 || !shape)
+        return fcn_error(FCN_ERR_ARG, "fcn_npy_write: bad argument");
+    char dims[128] = "";
+    size_t n = 1, len = 0;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return fcn_error(FCN_ERR_ARG, "fcn_npy_write: negative shape");
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "%d,%s",
+                                shape[i], ndim > 1 && i == ndim - 1 ? "" : "");
+        n *= (size_t)shape[i];
+    }
+    if (ndim > 1)
+        dims[len - 1] = 0;  /* (a,b,c) ; a 1-d shape keeps "(a,)" */
+    char hdr[256];
+    int hl = snprintf(hdr, sizeof hdr,
+                      "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
+                      dims);
+    int total = 10 + hl + 1;
+    int pad = (64 - total % 64) % 64;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >=
+        (int)sizeof tmp)
+        return fcn_error(FCN_ERR_ARG, "%s: path too long", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return fcn_error(FCN_ERR_IO, "%s: %s", tmp, strerror(errno));
+    unsigned short hlen = (unsigned short)(hl + pad + 1);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                             (unsigned char)(hlen & 0xff),
+                             (unsigned char)(hlen >> 8)};
+    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, hl, f) == (size_t)hl;
+    for (int i = 0; i < pad && ok; i++)
+        ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return fcn_error(FCN_ERR_IO, "%s: cannot write (%s)", path,
+                         strerror(e));
+    }
+    return FCN_OK;
+}

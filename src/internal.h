@@ -1,0 +1,221 @@
+/*
+** internal.h: structures shared by the library's modules. Not installed.
+**
+** Glossary: tensors are C x H x W float32 (batch 1), written c, h, w.
+** Convolution as GEMM: M = output channels (per group), K = input channels
+** (per group) x kh x kw, N = output pixels.
+*/
+#ifndef FCN_INTERNAL_H
+#define FCN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fcn.h"
+
+#define FCN_MAX_INPUTS 64
+#define FCN_MAX_DIM (1 << 20)          /* any one tensor dimension */
+#define FCN_MAX_ELEMS ((int64_t)1 << 40) /* any one tensor, in floats */
+
+/* ---- util.c: errors, checked allocation, bump arena ---- */
+
+/* Format the thread-local error message and return st. */
+fcn_status fcn_error(fcn_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void *fcn_malloc(size_t n);            /* NULL on failure or n == 0 -> 1 byte */
+void *fcn_calloc(size_t n, size_t size);
+void *fcn_aligned_alloc(size_t n);     /* 64-byte aligned; free with fcn_free */
+void fcn_free(void *p);
+/* a * b into *out; returns 0 on overflow (or negative operands). */
+int fcn_mul64(int64_t a, int64_t b, int64_t *out);
+
+typedef struct arena_block arena_block;
+typedef struct arena {
+    arena_block *head;
+} arena;
+void *arena_alloc(arena *a, size_t n);  /* zeroed, 16-aligned; NULL on OOM */
+char *arena_strdup(arena *a, const char *s, size_t n);
+void arena_free(arena *a);
+
+/* ---- reader.c: model.bin, checked, into raw records ---- */
+
+typedef struct rd_attr {
+    const char *key;
+    char type;        /* 'i', 'f' or 's' */
+    uint32_t n;       /* number of values ('i', 'f') */
+    const int64_t *iv;
+    const float *fv;
+    const char *sv;
+    int used;         /* set when the graph builder consumed it */
+} rd_attr;
+
+typedef struct rd_attrs {
+    uint32_t n;
+    rd_attr *a;
+} rd_attrs;
+
+typedef struct rd_weight {
+    const char *name;
+    int ndim;
+    int64_t dims[8];
+    int64_t count;
+    const float *data;  /* inside the file buffer, 64-byte aligned */
+    int used;
+} rd_weight;
+
+typedef struct rd_layer {
+    const char *op, *name, *output;
+    uint32_t n_in;
+    const char **inputs;
+    rd_attrs attrs;
+    uint32_t n_w;
+    rd_weight *w;
+} rd_layer;
+
+typedef struct rd_model {
+    arena ar;            /* every record above lives here */
+    unsigned char *buf;  /* the file, 64-byte aligned */
+    size_t size;
+    rd_attrs meta;
+    uint32_t n_labels;
+    const char **labels;
+    uint32_t n_layers;
+    rd_layer *layers;
+} rd_model;
+
+/* Parse and check a model.bin held in buf (64-byte aligned, size bytes).
+** Takes ownership of buf (freed by rd_model_free, also on failure). */
+fcn_status rd_model_parse(unsigned char *buf, size_t size, rd_model *out);
+void rd_model_free(rd_model *m);
+
+/* ---- graph.c: typed graph, conversion to an FCN ---- */
+
+typedef enum op_kind {
+    OP_CONV, OP_DENSE, OP_FLATTEN, OP_MAXPOOL, OP_AVGPOOL, OP_GAP, OP_GMP,
+    OP_ACT, OP_BN, OP_LRN, OP_ADD, OP_CONCAT, OP_PAD, OP_IDENTITY, OP_SOFTMAX
+} op_kind;
+
+typedef enum act_kind {
+    ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_CLIP, ACT_SIGMOID, ACT_TANH,
+    ACT_HSWISH, ACT_HSIGMOID, ACT_MUL
+} act_kind;
+
+typedef struct act_param {
+    act_kind kind;
+    float a, b;  /* leaky: a = alpha; clip: [a, b]; hsigmoid: a*x+b; mul: a */
+} act_param;
+
+typedef struct node {
+    op_kind op;
+    const char *name;    /* as in the file (arena-owned) */
+    const char *opname;  /* as in the file */
+    int n_in;
+    int in[FCN_MAX_INPUTS]; /* tensor ids; tensor 0 is the graph input */
+    int out;                /* tensor id */
+    /* conv (also pools: kernel, stride, pad) */
+    int kh, kw, sh, sw, dh, dw;
+    int pt, pl, pb, pr;     /* padding: top, left, bottom, right */
+    int groups, cin, cout;
+    int flip;               /* conv: kernels trained as true convolution */
+    float *weight;          /* conv: cout x (cin/groups) x kh x kw; owned */
+    float *bias;            /* conv: cout, owned, may be NULL */
+    act_param act;          /* conv: fused activation; OP_ACT: the op */
+    /* pools */
+    int ceil_mode, count_include_pad;
+    /* dense (before conversion): weight n x k */
+    int dense_n, dense_k;
+    const float *dense_w, *dense_b;
+    /* flatten */
+    int hwc;
+    /* batch norm: per-channel y = x*bn_scale + bn_shift; owned */
+    float *bn_scale, *bn_shift;
+    /* LRN */
+    int lrn_size;
+    float lrn_alpha, lrn_beta, lrn_bias;
+    /* pad */
+    float pad_value;
+} node;
+
+/* Geometry of a tensor along one axis, in input pixels. */
+typedef struct axis_geom {
+    int stride, offset, rf;
+} axis_geom;
+
+struct fcn_model {
+    arena ar;
+    int in_c, in_h, in_w;
+    int classes;
+    char color[8], resize[16];
+    const char *name;
+    float scale;
+    float *mean, *std;
+    int n_labels;
+    const char **labels;
+    int n_file_layers;
+    int n_nodes;             /* the converted network, in execution order */
+    node *nodes;
+    int n_tensors;           /* tensor ids 0..n_tensors-1; 0 = input */
+    int out_tensor;
+    fcn_geometry geom;       /* of the output */
+    int min_h, min_w;
+    double weight_bytes;
+    char *summary;
+};
+
+/* Build the typed graph from raw records and convert it into an FCN;
+** fills m (whose arena already exists). */
+fcn_status graph_build(const rd_model *rd, const fcn_options *opt,
+                       fcn_model *m);
+
+typedef struct shape {
+    int c, h, w;
+} shape;
+
+/* Output shapes of every tensor of the converted model for an input of
+** h x w; shapes has n_tensors entries. On failure the message names the
+** node and the sizes. */
+fcn_status graph_infer(const fcn_model *m, int h, int w, shape *shapes);
+void node_free_weights(node *n);
+
+/* ---- kernels (conv.c, ops.c) ---- */
+
+/* Per-conv execution plan, fixed at session create. */
+typedef struct conv_plan {
+    int in_h, in_w, out_h, out_w;
+    int64_t K, N;      /* per group */
+    int tile;          /* output columns per tile (GEMM N block) */
+    int n_tiles;
+    int shared;        /* 1: tiles in sequence, threads split M; 0: threads
+                          take whole tiles */
+    int direct;        /* 1x1 stride 1 no pad, groups 1: no im2col */
+    int depthwise;     /* direct depthwise kernel */
+    size_t ws_floats;  /* workspace this conv needs, all threads */
+} conv_plan;
+
+void conv_plan_make(const node *n, int in_h, int in_w, int threads,
+                    conv_plan *p);
+void conv_forward(const node *n, const conv_plan *p, const float *in,
+                  float *out, float *ws, int threads);
+/* im2col of a column range [n0, n0+nt) of channels [c0, c0+cn) into
+** col (K x nt, row-major). */
+void im2col_tile(const float *in, int c0, int cn, int h, int w, int kh,
+                 int kw, int sh, int sw, int pt, int pl, int dh, int dw,
+                 int out_w, int64_t n0, int nt, float *col);
+
+void act_apply(const act_param *a, float *x, int64_t n);
+void pool_forward(const node *n, int max, shape is, shape os,
+                  const float *in, float *out, int threads);
+void bn_forward(const node *n, shape s, const float *in, float *out,
+                int threads);
+void lrn_forward(const node *n, shape s, const float *in, float *out,
+                 int threads);
+void pad_forward(const node *n, shape is, shape os, const float *in,
+                 float *out, int threads);
+void softmax_forward(shape s, const float *in, float *out, int threads);
+void add_forward(const float *const *in, int n_in, int64_t count, float *out,
+                 int threads);
+
+/* Output size of a window op along one axis; < 1 when it does not fit. */
+int window_out(int in, int k, int s, int d, int pa, int pb, int ceil_mode);
+
+#endif

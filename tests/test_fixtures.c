@@ -1,0 +1,112 @@
+/*
+** test_fixtures.c: converted networks against PyTorch.
+**
+** tests/fixtures/manifest.txt lists models (random weights) written by
+** tools/gen_fixtures.py with inputs and the outputs PyTorch computed in
+** float64: the classifier at its trained size, and on larger inputs the
+** classifier on every crop (VALID models) or a hand-converted PyTorch FCN.
+** Each check: max|fcn - torch| <= tol * max(1, max|torch|), with 1 and 3
+** threads, and the two thread counts must agree bit for bit.
+*/
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fcn.h"
+
+static void run_case(const char *dir, const char *name, const char *model,
+                     const char *input, const char *expect, double tol,
+                     const char *opts)
+{
+    char p[1024];
+    fcn_options opt = {0};
+    if (strstr(opts, "gap=local"))
+        opt.gap_mode = FCN_GAP_LOCAL;
+    fcn_model *m = NULL;
+    snprintf(p, sizeof p, "%s/%s", dir, model);
+    fcn_status st = fcn_model_load(p, &opt, &m);
+    CHECK(st == FCN_OK, "%s: load: %s", name, fcn_last_error());
+    if (st)
+        return;
+    fcn_tensor in = {0}, ex = {0};
+    snprintf(p, sizeof p, "%s/%s", dir, input);
+    st = fcn_npy_read(p, &in);
+    CHECK(st == FCN_OK, "%s: %s", name, fcn_last_error());
+    snprintf(p, sizeof p, "%s/%s", dir, expect);
+    fcn_status st2 = fcn_npy_read(p, &ex);
+    CHECK(st2 == FCN_OK, "%s: %s", name, fcn_last_error());
+    float *first = NULL;
+    for (int t = 0; t < 2 && !st && !st2; t++) {
+        int threads = t ? 3 : 1;
+        fcn_session *s = NULL;
+        st = fcn_session_create(m, in.h, in.w, threads, &s);
+        CHECK(st == FCN_OK, "%s %s: session: %s", name, input, fcn_last_error());
+        if (st)
+            break;
+        fcn_scores sc;
+        CHECK(fcn_session_run(s, in.data, &sc) == FCN_OK, "%s: run", name);
+        int shape_ok = sc.classes == ex.c && sc.out_h == ex.h && sc.out_w == ex.w;
+        CHECK(shape_ok, "%s %s: score map %dx%dx%d, PyTorch %dx%dx%d", name,
+              input, sc.classes, sc.out_h, sc.out_w, ex.c, ex.h, ex.w);
+        if (shape_ok) {
+            size_t n = (size_t)ex.c * ex.h * ex.w, worst = 0;
+            double scale = 1.0, err = 0.0;
+            for (size_t i = 0; i < n; i++)
+                if (fabs(ex.data[i]) > scale)
+                    scale = fabs(ex.data[i]);
+            for (size_t i = 0; i < n; i++) {
+                double e = fabs((double)sc.data[i] - ex.data[i]);
+                if (!(e <= err)) {
+                    err = e;
+                    worst = i;
+                }
+            }
+            CHECK(err <= tol * scale, "%s %s (%d threads): max error %.3g at "
+                  "element %zu (fcn %.7g, PyTorch %.7g) > %.1g x %.3g", name,
+                  input, threads, err, worst, sc.data[worst], ex.data[worst],
+                  tol, scale);
+            if (!first) {
+                first = malloc(n * sizeof(float));
+                if (first)
+                    memcpy(first, sc.data, n * sizeof(float));
+            } else {
+                CHECK(!memcmp(first, sc.data, n * sizeof(float)),
+                      "%s %s: 1 and %d threads differ", name, input, threads);
+            }
+        }
+        fcn_session_free(s);
+    }
+    free(first);
+    fcn_tensor_free(&in);
+    fcn_tensor_free(&ex);
+    fcn_model_free(m);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "tests/fixtures";
+    char path[1024], line[2048];
+    snprintf(path, sizeof path, "%s/manifest.txt", dir);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f)
+        return check_done();
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[256], model[256], input[256], expect[256], opts[256];
+        double tol;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        if (sscanf(line, "%255s %255s %255s %255s %lf %255s", name, model,
+                   input, expect, &tol, opts) != 6) {
+            CHECK(0, "bad manifest line: %s", line);
+            continue;
+        }
+        run_case(dir, name, model, input, expect, tol, opts);
+        cases++;
+    }
+    fclose(f);
+    CHECK(cases >= 20, "only %d fixture checks in the manifest", cases);
+    return check_done();
+}
