@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -70,14 +71,12 @@ fcn_status fcn_model_load(const char *path, const fcn_options *opt,
     FILE *f = fopen(path, "rb");
     if (!f)
         return fcn_error(FCN_ERR_IO, "%s: %s", path, strerror(errno));
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         fclose(f);
-        return fcn_error(FCN_ERR_IO, "%s: cannot determine its size (not a "
-                         "regular file?)", path);
+        return fcn_error(FCN_ERR_IO, "%s: not a regular file", path);
     }
+    long size = (long)sb.st_size;
     unsigned char *buf = fcn_aligned_alloc((size_t)size);
     if (!buf) {
         fclose(f);

@@ -683,11 +683,18 @@ def gen_bad(outdir):
     m.layers[0].attrs["kernel"] = [3.0, 3.0]
     save("mistyped_attr.bin", m, "Conv 'conv1' attribute 'kernel' is stored as floats ('f'), not ints")
 
-    m = good()
-    m.layers.insert(3, fcnmodel.Layer("Conv", "conv2", ["t3"], "t3b", {"kernel": [1, 1]},
-                                      [("weight", small_weights(rng, 4, 4, 1, 1))]))
-    m.layers[4].inputs = ["t3b"]
-    save("conv_after_flatten.bin", m, "Conv 'conv2' follows Flatten (only Dense and per-element ops may)")
+    # A conv reading features flattened from a 4x6x6 map has no convolutional
+    # equivalent (a conv after Flatten of a 1x1 map, e.g. after a global pool,
+    # is fine: it acts as a Dense).
+    m = base()
+    m.add("Conv", "conv1", ["input"], "t1", {"kernel": [3, 3]},
+          weight=small_weights(rng, 4, 3, 3, 3), bias=small_weights(rng, 4))
+    m.add("Flatten", "flatten", ["t1"], "t3", {"order": "chw"})
+    m.add("Conv", "conv2", ["t3"], "t3b", {"kernel": [1, 1]},
+          weight=small_weights(rng, 4, 144, 1, 1))
+    m.add("Dense", "fc", ["t3b"], "t4", weight=small_weights(rng, 5, 4))
+    save("conv_after_flatten.bin", m,
+         "Conv 'conv2' reads features flattened from a 4x6x6 map (only Dense and per-element ops may)")
 
     m = good()
     m.meta["input_shape"] = [3, 8]
