@@ -166,11 +166,14 @@ int main(int argc, char **argv)
     double ms = (omp_get_wtime() - t0) * 1e3;
 
     printf("model   %s: trained on %dx%dx%d (CxHxW), %d classes, %d layers "
-           "-> %d after conversion, %.2f MB of weights\n", model_path,
-           info.in_c, info.in_h, info.in_w, info.classes, info.n_layers_file,
-           info.n_layers_fcn, info.weight_bytes / 1e6);
-    if (layers)
+           "-> %d after conversion, %.2f MB of weights, smallest input %dx%d "
+           "(WxH)\n", model_path, info.in_c, info.in_h, info.in_w,
+           info.classes, info.n_layers_file, info.n_layers_fcn,
+           info.weight_bytes / 1e6, info.min_w, info.min_h);
+    if (layers) {
+        printf("converted layers (shapes at the trained size):\n");
         fputs(fcn_model_summary(m), stdout);
+    }
     printf("input   %s: %dx%d (WxH), %d channel%s%s\n", input_path, in.w,
            in.h, in.c, in.c > 1 ? "s" : "", is_npy ? ", used as is" : "");
     printf("scores  %d classes x %d x %d cells (HxW)\n", sc.classes,
@@ -201,12 +204,17 @@ int main(int argc, char **argv)
     }
     qsort(best, (size_t)C, sizeof *best, by_score);
     printf("top classes over the map (best cell, its window x,y,w,h in pixels):\n");
-    for (int k = 0; k < C && k < 5; k++)
+    for (int k = 0, shown = 0; k < C && shown < 5; k++) {
+        const char *l = fcn_model_label(m, best[k].cls);
+        if (l && !strcmp(l, "background"))
+            continue;
+        shown++;
         printf("  %-20s %10.4f  cell (%d,%d)  window %d,%d,%d,%d\n",
                label(m, best[k].cls, b1, sizeof b1), best[k].score, best[k].y,
                best[k].x, best[k].x * sc.geom.stride_w + sc.geom.offset_w,
                best[k].y * sc.geom.stride_h + sc.geom.offset_h, sc.geom.rf_w,
                sc.geom.rf_h);
+    }
     free(best);
 
     /* The winning class of every cell, as a character map. */
