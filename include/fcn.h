@@ -113,6 +113,22 @@ size_t fcn_session_arena_bytes(const fcn_session *s);
 /* Run on a preprocessed float input, in_c x height x width (CHW). */
 fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out);
 
+/* Per-layer figures of the last run, for benchmarks. */
+typedef struct fcn_layer_stats {
+    const char *name;          /* layer name in the file */
+    const char *op;            /* e.g. "Conv", "Dense as conv", "MaxPool" */
+    int in_c, in_h, in_w, out_c, out_h, out_w;
+    int kh, kw, stride_h, stride_w, groups;  /* conv and pools */
+    int64_t gemm_m, gemm_n, gemm_k;  /* conv as GEMM (per group); 0 if none */
+    double flops;              /* direct-convolution FLOPs (2 per MAC) */
+    double seconds;            /* time of this layer in the last run */
+    double im2col_bytes;       /* im2col workspace this layer uses */
+} fcn_layer_stats;
+
+/* Number of layers of the converted network; fills up to max entries of
+** out (may be NULL) with the figures of the last fcn_session_run. */
+int fcn_session_layers(const fcn_session *s, fcn_layer_stats *out, int max);
+
 /* ---- images and arrays (helpers for front ends) ---- */
 
 typedef struct fcn_tensor {  /* a C x H x W float32 array, malloc'd */

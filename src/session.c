@@ -13,6 +13,7 @@ struct fcn_session {
     shape *shapes;        /* per tensor */
     size_t *offset;       /* per tensor, in floats, into mem */
     conv_plan *conv;      /* per node (conv nodes only) */
+    double *seconds;      /* per node, last run */
     float *mem;           /* arena: activations, then workspace */
     size_t arena_floats, ws_floats;
 };
@@ -24,6 +25,7 @@ void fcn_session_free(fcn_session *s)
     fcn_free(s->shapes);
     fcn_free(s->offset);
     fcn_free(s->conv);
+    fcn_free(s->seconds);
     fcn_free(s->mem);
     fcn_free(s);
 }
@@ -114,8 +116,9 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     s->shapes = fcn_malloc(sizeof(shape) * m->n_tensors);
     s->offset = fcn_calloc(m->n_tensors, sizeof(size_t));
     s->conv = fcn_calloc(m->n_nodes, sizeof(conv_plan));
+    s->seconds = fcn_calloc(m->n_nodes, sizeof(double));
     fcn_status st;
-    if (!s->shapes || !s->offset || !s->conv) {
+    if (!s->shapes || !s->offset || !s->conv || !s->seconds) {
         st = fcn_error(FCN_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -186,6 +189,7 @@ fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out)
             in[j] = n->in[j] == 0 ? input : s->mem + s->offset[n->in[j]];
         shape is = s->shapes[n->in[0]], os = s->shapes[n->out];
         float *y = s->mem + s->offset[n->out];
+        double t0 = omp_get_wtime();
         int64_t count = (int64_t)os.c * os.h * os.w;
         switch (n->op) {
         case OP_CONV:
@@ -231,9 +235,40 @@ fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out)
         case OP_IDENTITY:
             break;  /* converted away at load */
         }
+        s->seconds[i] = omp_get_wtime() - t0;
     }
     omp_set_num_threads(saved);
     if (out)
         fcn_session_shape(s, out);
     return FCN_OK;
+}
+
+int fcn_session_layers(const fcn_session *s, fcn_layer_stats *out, int max)
+{
+    const fcn_model *m = s->m;
+    for (int i = 0; i < m->n_nodes && out && i < max; i++) {
+        const node *n = &m->nodes[i];
+        shape is = s->shapes[n->in[0]], os = s->shapes[n->out];
+        fcn_layer_stats *l = &out[i];
+        memset(l, 0, sizeof *l);
+        l->name = n->name;
+        l->op = n->opname;
+        l->in_c = is.c; l->in_h = is.h; l->in_w = is.w;
+        l->out_c = os.c; l->out_h = os.h; l->out_w = os.w;
+        l->seconds = s->seconds[i];
+        if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
+            l->kh = n->kh; l->kw = n->kw;
+            l->stride_h = n->sh; l->stride_w = n->sw;
+            l->groups = n->op == OP_CONV ? n->groups : 1;
+        }
+        if (n->op == OP_CONV) {
+            const conv_plan *p = &s->conv[i];
+            l->gemm_m = n->cout / n->groups;
+            l->gemm_n = p->N;
+            l->gemm_k = p->K;
+            l->flops = 2.0 * n->cout * (double)p->N * p->K;
+            l->im2col_bytes = 4.0 * p->ws_floats;
+        }
+    }
+    return m->n_nodes;
 }
