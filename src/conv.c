@@ -98,7 +98,7 @@ static void epilogue(const node *n, float *out, int64_t N, int m0, int mn,
 {
     for (int m = m0; m < m0 + mn; m++) {
         float *o = out + (int64_t)m * N + n0;
-        const float b = n->bias[m];
+        const float b = n->bias ? n->bias[m] : 0.0f;
         for (int j = 0; j < nt; j++)
             o[j] += b;
         if (n->act.kind != ACT_NONE)

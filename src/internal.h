@@ -194,6 +194,9 @@ typedef struct conv_plan {
 
 void conv_plan_make(const node *n, int in_h, int in_w, int threads,
                     conv_plan *p);
+/* The caller sets omp_set_num_threads(threads) first (fcn_session_run
+** does): OpenMP OpenBLAS sizes its team from that ICV whenever it is called
+** outside an active parallel region, which includes threads == 1. */
 void conv_forward(const node *n, const conv_plan *p, const float *in,
                   float *out, float *ws, int threads);
 /* im2col of a column range [n0, n0+nt) of channels [c0, c0+cn) into
