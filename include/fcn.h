@@ -9,7 +9,7 @@
 **   fcn_model *m;  fcn_session *s;  fcn_scores sc;
 **   if (fcn_model_load("model.bin", NULL, &m) != FCN_OK)
 **       fprintf(stderr, "%s\n", fcn_last_error());
-**   fcn_session_create(m, height, width, NULL, &s);
+**   fcn_session_create(m, height, width, NULL, &s);  // NULL: defaults
 **   fcn_session_run(s, input_chw, &sc);   // sc.data: classes x out_h x out_w
 **   ...  fcn_session_free(s);  fcn_model_free(m);
 **
@@ -101,11 +101,24 @@ const char *fcn_model_label(const fcn_model *m, int cls);  /* NULL if none */
 ** string is owned by the model. */
 const char *fcn_model_summary(const fcn_model *m);
 
-/* Plan the network for an input of height x width. threads <= 0: OpenMP's
-** default. Fails with FCN_ERR_SHAPE when the input is smaller than the
-** network needs (the message names the layer). */
+typedef struct fcn_session_options {  /* a zeroed struct means defaults */
+    int threads;        /* <= 0: OpenMP's default (all cores) */
+    size_t mem_limit;   /* bytes for activations + workspace; 0: 512 MiB.
+                           Larger inputs run on spatial tiles of the score
+                           map, with identical results */
+    int tile;           /* > 0: force tiles of tile x tile score-map cells */
+} fcn_session_options;
+
+/* Plan the network for an input of height x width. opt may be NULL.
+** Fails with FCN_ERR_SHAPE when the input is smaller than the network
+** needs (the message names the layer), FCN_ERR_NOMEM when even one
+** score-map cell does not fit the memory limit. */
 fcn_status fcn_session_create(const fcn_model *m, int height, int width,
-                              int threads, fcn_session **out);
+                              const fcn_session_options *opt,
+                              fcn_session **out);
+/* Tiling chosen: tile size in score-map cells, and the number of tiles. */
+void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
+                       int *n_tiles);
 void fcn_session_free(fcn_session *s);  /* accepts NULL */
 /* Score map size and geometry, known before running. */
 void fcn_session_shape(const fcn_session *s, fcn_scores *shape);
@@ -136,9 +149,24 @@ typedef struct fcn_tensor {  /* a C x H x W float32 array, malloc'd */
     int c, h, w;
 } fcn_tensor;
 
-/* Decode an image (PNG, JPEG, BMP, ... through stb_image), convert it to the
-** model's channel order, optionally resize it (out_h/out_w > 0) with the
-** model's resize filter, and normalise it: (x*scale - mean[c]) / std[c]. */
+typedef struct fcn_image {   /* 8-bit pixels, h x w x c (c = 1 or 3, RGB) */
+    unsigned char *pixels;
+    int w, h, c;
+} fcn_image;
+
+/* Decode an image (PNG, JPEG, BMP, ... through stb_image) with the model's
+** channel count, optionally resized (out_h/out_w > 0) with the model's
+** filter. Preprocessing happens tile by tile in fcn_session_run_image, so a
+** large photo never exists as floats in full. */
+fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
+                            int out_w, fcn_image *out);
+void fcn_image_free(fcn_image *img);
+/* Run on a decoded image whose size is the session's. */
+fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
+                                 fcn_scores *out);
+
+/* fcn_image_decode, then the model's preprocessing of the whole image into
+** floats: channel order, then (x*scale - mean[c]) / std[c]. */
 fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
                           int out_w, fcn_tensor *out);
 /* Read a .npy float32 array shaped (C, H, W), C order, little-endian. */

@@ -26,15 +26,13 @@
 #define TILE_MAX 4096
 #define MBLOCK 64               /* output channels per GEMM block (shared) */
 
-void conv_plan_make(const node *n, int in_h, int in_w, int threads,
-                    conv_plan *p)
+void conv_plan_window(const node *n, int out_h, int out_w, int threads,
+                      conv_plan *p)
 {
     memset(p, 0, sizeof *p);
-    p->in_h = in_h;
-    p->in_w = in_w;
-    p->out_h = window_out(in_h, n->kh, n->sh, n->dh, n->pt, n->pb, 0);
-    p->out_w = window_out(in_w, n->kw, n->sw, n->dw, n->pl, n->pr, 0);
-    p->N = (int64_t)p->out_h * p->out_w;
+    p->out_h = out_h;
+    p->out_w = out_w;
+    p->N = (int64_t)out_h * out_w;
     p->K = (int64_t)(n->cin / n->groups) * n->kh * n->kw;
     p->depthwise = n->groups > 1 && n->groups == n->cin && n->cout == n->cin;
     p->direct = n->kh == 1 && n->kw == 1 && n->sh == 1 && n->sw == 1 &&
@@ -50,39 +48,52 @@ void conv_plan_make(const node *n, int in_h, int in_w, int threads,
     p->tile = (int)t;
     p->n_tiles = (int)((p->N + t - 1) / t);
     p->shared = p->n_tiles < 4;
-    if (p->depthwise || p->direct)
-        p->ws_floats = 0;
-    else
-        p->ws_floats = (size_t)p->K * p->tile * (p->shared ? 1 : threads);
+    /* direct convs still get a workspace: a window whose input is stored
+    ** wider than the output (tiled runs) goes through im2col */
+    p->ws_floats = p->depthwise ? 0
+                   : (size_t)p->K * p->tile * (p->shared ? 1 : threads);
 }
 
-void im2col_tile(const float *in, int c0, int cn, int h, int w, int kh,
-                 int kw, int sh, int sw, int pt, int pl, int dh, int dw,
-                 int out_w, int64_t n0, int nt, float *col)
+void conv_plan_make(const node *n, int in_h, int in_w, int threads,
+                    conv_plan *p)
 {
+    conv_plan_window(n,
+                     window_out(in_h, n->kh, n->sh, n->dh, n->pt, n->pb, 0),
+                     window_out(in_w, n->kw, n->sw, n->dw, n->pl, n->pr, 0),
+                     threads, p);
+    p->in_h = in_h;
+    p->in_w = in_w;
+}
+
+void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
+                 int ox0, int out_w, int64_t n0, int nt, float *col)
+{
+    const int kh = n->kh, kw = n->kw, sh = n->sh, sw = n->sw;
     for (int c = c0; c < c0 + cn; c++) {
-        const float *plane = in + (int64_t)c * h * w;
+        const float *plane = in->p + (int64_t)c * in->ps;
         for (int ky = 0; ky < kh; ky++)
             for (int kx = 0; kx < kw; kx++) {
                 float *row = col + ((int64_t)((c - c0) * kh + ky) * kw + kx) * nt;
                 int64_t p = n0;
                 int j = 0;
                 while (j < nt) {
-                    int oy = (int)(p / out_w), ox = (int)(p % out_w);
-                    int run = out_w - ox;
+                    int ly = (int)(p / out_w), lx = (int)(p % out_w);
+                    int run = out_w - lx;
                     if (run > nt - j)
                         run = nt - j;
-                    int iy = oy * sh - pt + ky * dh;
-                    if (iy < 0 || iy >= h) {
+                    int iy = (oy0 + ly) * sh - n->pt + ky * n->dh;
+                    if (iy < 0 || iy >= in->H) {
                         memset(row + j, 0, sizeof(float) * run);
                     } else {
-                        const float *src = plane + (int64_t)iy * w;
-                        int ix = ox * sw - pl + kx * dw;
-                        if (sw == 1 && ix >= 0 && ix + run <= w) {
+                        const float *src = plane + (int64_t)(iy - in->y0) * in->rs
+                                           - in->x0;
+                        int ix = (ox0 + lx) * sw - n->pl + kx * n->dw;
+                        if (sw == 1 && ix >= 0 && ix + run <= in->W) {
                             memcpy(row + j, src + ix, sizeof(float) * run);
                         } else {
                             for (int r = 0; r < run; r++, ix += sw)
-                                row[j + r] = ix >= 0 && ix < w ? src[ix] : 0.0f;
+                                row[j + r] = ix >= 0 && ix < in->W ? src[ix]
+                                                                   : 0.0f;
                         }
                     }
                     j += run;
@@ -106,61 +117,63 @@ static void epilogue(const node *n, float *out, int64_t N, int m0, int mn,
     }
 }
 
-static void depthwise(const node *n, const conv_plan *p, const float *in,
-                      float *out, int threads)
+static void depthwise(const node *n, const view *in, const view *out,
+                      int threads)
 {
-    const int H = p->in_h, W = p->in_w, OH = p->out_h, OW = p->out_w;
+    const int OH = out->h, OW = out->w;
     #pragma omp parallel for num_threads(threads) schedule(static)
     for (int c = 0; c < n->cout; c++) {
-        const float *x = in + (int64_t)c * H * W;
+        const float *x = in->p + (int64_t)c * in->ps;
         const float *k = n->weight + (int64_t)c * n->kh * n->kw;
-        float *y = out + (int64_t)c * OH * OW;
+        float *y = out->p + (int64_t)c * out->ps;
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 float s = 0.0f;
                 for (int ky = 0; ky < n->kh; ky++) {
-                    int iy = oy * n->sh - n->pt + ky * n->dh;
-                    if (iy < 0 || iy >= H)
+                    int iy = (out->y0 + oy) * n->sh - n->pt + ky * n->dh;
+                    if (iy < 0 || iy >= in->H)
                         continue;
+                    const float *row = x + (int64_t)(iy - in->y0) * in->rs - in->x0;
                     for (int kx = 0; kx < n->kw; kx++) {
-                        int ix = ox * n->sw - n->pl + kx * n->dw;
-                        if (ix >= 0 && ix < W)
-                            s += x[(int64_t)iy * W + ix] * k[ky * n->kw + kx];
+                        int ix = (out->x0 + ox) * n->sw - n->pl + kx * n->dw;
+                        if (ix >= 0 && ix < in->W)
+                            s += row[ix] * k[ky * n->kw + kx];
                     }
                 }
                 y[(int64_t)oy * OW + ox] = s;
             }
-        epilogue(n, out, (int64_t)OH * OW, c, 1, 0, OH * OW);
+        epilogue(n, out->p, out->ps, c, 1, 0, OH * OW);
     }
 }
 
-void conv_forward(const node *n, const conv_plan *p, const float *in,
-                  float *out, float *ws, int threads)
+void conv_forward(const node *n, const conv_plan *p, const view *in,
+                  const view *outv, float *ws, int threads)
 {
     if (p->depthwise) {
-        depthwise(n, p, in, out, threads);
+        depthwise(n, in, outv, threads);
         return;
     }
+    float *out = outv->p;
     const int G = n->groups, M = n->cout / G, cg = n->cin / G;
     const int64_t K = p->K, N = p->N;
-    const int64_t in_plane = (int64_t)p->in_h * p->in_w;
+    const int oy0 = outv->y0, ox0 = outv->x0, ow = outv->w;
+    /* the input window is the output window, stored contiguously */
+    const int direct = p->direct && in->y0 == oy0 && in->x0 == ox0 &&
+                       in->h == outv->h && in->w == ow && in->rs == ow;
     if (!p->shared) {
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
         for (int t = 0; t < p->n_tiles; t++) {
             int64_t n0 = (int64_t)t * p->tile;
             int nt = (int)(N - n0 < p->tile ? N - n0 : p->tile);
-            float *col = p->direct ? NULL
-                         : ws + (size_t)omp_get_thread_num() * K * p->tile;
+            float *col = ws + (size_t)omp_get_thread_num() * K * p->tile;
             for (int g = 0; g < G; g++) {
                 const float *b;
                 int ldb;
-                if (p->direct) {
-                    b = in + (int64_t)g * cg * in_plane + n0;
-                    ldb = (int)N;
+                if (direct) {
+                    b = in->p + (int64_t)g * cg * in->ps + n0;
+                    ldb = (int)in->ps;
                 } else {
-                    im2col_tile(in, g * cg, cg, p->in_h, p->in_w, n->kh, n->kw,
-                                n->sh, n->sw, n->pt, n->pl, n->dh, n->dw,
-                                p->out_w, n0, nt, col);
+                    im2col_tile(in, g * cg, cg, n, oy0, ox0, ow, n0, nt, col);
                     b = col;
                     ldb = nt;
                 }
@@ -180,14 +193,12 @@ void conv_forward(const node *n, const conv_plan *p, const float *in,
         int64_t n0 = (int64_t)t * p->tile;
         int nt = (int)(N - n0 < p->tile ? N - n0 : p->tile);
         for (int g = 0; g < G; g++) {
-            const float *b = in + (int64_t)g * cg * in_plane + n0;
-            int ldb = (int)N;
-            if (!p->direct) {
+            const float *b = in->p + (int64_t)g * cg * in->ps + n0;
+            int ldb = (int)in->ps;
+            if (!direct) {
                 #pragma omp for schedule(static)
                 for (int c = 0; c < cg; c++)
-                    im2col_tile(in, g * cg + c, 1, p->in_h, p->in_w, n->kh,
-                                n->kw, n->sh, n->sw, n->pt, n->pl, n->dh,
-                                n->dw, p->out_w, n0, nt,
+                    im2col_tile(in, g * cg + c, 1, n, oy0, ox0, ow, n0, nt,
                                 ws + (int64_t)c * n->kh * n->kw * nt);
                 b = ws;
                 ldb = nt;

@@ -24,11 +24,19 @@ void fcn_tensor_free(fcn_tensor *t)
     t->data = NULL;
 }
 
-fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
-                          int out_w, fcn_tensor *out)
+void fcn_image_free(fcn_image *img)
+{
+    if (!img)
+        return;
+    fcn_free(img->pixels);
+    img->pixels = NULL;
+}
+
+fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
+                            int out_w, fcn_image *out)
 {
     if (!m || !path || !out)
-        return fcn_error(FCN_ERR_ARG, "fcn_image_load: NULL argument");
+        return fcn_error(FCN_ERR_ARG, "fcn_image_decode: NULL argument");
     memset(out, 0, sizeof *out);
     if (out_h < 0 || out_w < 0 || out_h > MAX_IMAGE_DIM ||
         out_w > MAX_IMAGE_DIM)
@@ -50,56 +58,78 @@ fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
                          "limit", path, w, h);
     }
     const int C = m->in_c;
-    unsigned char *px = stbi_load_from_file(f, &w, &h, &comp, C == 1 ? 1 : 3);
+    unsigned char *px = stbi_load_from_file(f, &w, &h, &comp, C);
     fclose(f);
     if (!px)
         return fcn_error(FCN_ERR_FORMAT, "%s: cannot decode image (%s)", path,
                          stbi_failure_reason());
     int H = out_h > 0 ? out_h : h, W = out_w > 0 ? out_w : w;
-    unsigned char *src = px;
-    if (H != h || W != w) {
-        src = fcn_malloc((size_t)H * W * C);
-        if (!src) {
-            stbi_image_free(px);
-            return fcn_error(FCN_ERR_NOMEM, "out of memory resizing %s", path);
-        }
+    /* own the pixels with fcn's allocator: one free function */
+    unsigned char *dst = fcn_malloc((size_t)H * W * C);
+    if (!dst) {
+        stbi_image_free(px);
+        return fcn_error(FCN_ERR_NOMEM, "out of memory for image %s", path);
+    }
+    if (H == h && W == w) {
+        memcpy(dst, px, (size_t)H * W * C);
+    } else {
         stbir_filter filt = !strcmp(m->resize, "area") ? STBIR_FILTER_BOX
                                                        : STBIR_FILTER_TRIANGLE;
-        if (!stbir_resize_uint8_generic(px, w, h, 0, src, W, H, 0, C,
+        if (!stbir_resize_uint8_generic(px, w, h, 0, dst, W, H, 0, C,
                                         STBIR_ALPHA_CHANNEL_NONE, 0,
                                         STBIR_EDGE_CLAMP, filt,
                                         STBIR_COLORSPACE_LINEAR, NULL)) {
             stbi_image_free(px);
-            fcn_free(src);
+            fcn_free(dst);
             return fcn_error(FCN_ERR_NOMEM, "cannot resize %s", path);
         }
-        stbi_image_free(px);
-        px = NULL;
     }
-    float *t = fcn_aligned_alloc((size_t)H * W * C * sizeof(float));
+    stbi_image_free(px);
+    out->pixels = dst;
+    out->w = W;
+    out->h = H;
+    out->c = C;
+    return FCN_OK;
+}
+
+void image_preprocess(const fcn_model *m, const fcn_image *img, int y0,
+                      int x0, int h, int w, float *dst)
+{
+    const int C = img->c, bgr = !strcmp(m->color, "bgr");
+    for (int c = 0; c < C; c++) {
+        const int sc = bgr ? C - 1 - c : c;
+        const float a = m->scale / m->std[c], b = -m->mean[c] / m->std[c];
+        for (int y = 0; y < h; y++) {
+            const unsigned char *src =
+                img->pixels + ((int64_t)(y0 + y) * img->w + x0) * C + sc;
+            float *d = dst + ((int64_t)c * h + y) * w;
+            for (int x = 0; x < w; x++)
+                d[x] = src[(int64_t)x * C] * a + b;
+        }
+    }
+}
+
+fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
+                          int out_w, fcn_tensor *out)
+{
+    if (!out)
+        return fcn_error(FCN_ERR_ARG, "fcn_image_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    fcn_image img;
+    fcn_status st = fcn_image_decode(m, path, out_h, out_w, &img);
+    if (st)
+        return st;
+    float *t = fcn_aligned_alloc((size_t)img.h * img.w * img.c * sizeof(float));
     if (!t) {
-        if (px)
-            stbi_image_free(px);
-        else
-            fcn_free(src);
+        fcn_image_free(&img);
         return fcn_error(FCN_ERR_NOMEM, "out of memory for image %s", path);
     }
-    const int bgr = !strcmp(m->color, "bgr");
-    const int64_t plane = (int64_t)H * W;
-    for (int c = 0; c < C; c++) {
-        int sc = bgr ? C - 1 - c : c;
-        float a = m->scale / m->std[c], b = -m->mean[c] / m->std[c];
-        for (int64_t i = 0; i < plane; i++)
-            t[c * plane + i] = src[i * C + sc] * a + b;
-    }
-    if (px)
-        stbi_image_free(px);
-    else
-        fcn_free(src);
+    image_preprocess(m, &img, 0, 0, img.h, img.w, t);
     out->data = t;
-    out->c = C;
-    out->h = H;
-    out->w = W;
+    out->c = img.c;
+    out->h = img.h;
+    out->w = img.w;
+    fcn_image_free(&img);
     return FCN_OK;
 }
 

@@ -179,44 +179,78 @@ void node_free_weights(node *n);
 
 /* ---- kernels (conv.c, ops.c) ---- */
 
-/* Per-conv execution plan, fixed at session create. */
+/* A window of a C x H x W map, as the kernels see it: rows [y0, y0+h) and
+** columns [x0, x0+w) of the whole map (H x W), stored at p with row stride
+** rs and plane stride ps (in floats). Networks run on spatial tiles of
+** large images: each layer computes a window of its output from windows of
+** its inputs, and padding applies only at the whole map's border. */
+typedef struct view {
+    float *p;
+    int c, y0, x0, h, w;
+    int H, W;
+    int64_t rs, ps;
+} view;
+
+/* The whole of a contiguous C x H x W tensor. */
+static inline view view_full(const float *p, shape s)
+{
+    view v = {(float *)p, s.c, 0, 0, s.h, s.w, s.h, s.w, s.w,
+              (int64_t)s.h * s.w};
+    return v;
+}
+
+/* Per-conv execution plan for one output window. */
 typedef struct conv_plan {
     int in_h, in_w, out_h, out_w;
-    int64_t K, N;      /* per group */
+    int64_t K, N;      /* per group; N = out_h * out_w of the window */
     int tile;          /* output columns per tile (GEMM N block) */
     int n_tiles;
     int shared;        /* 1: tiles in sequence, threads split M; 0: threads
                           take whole tiles */
-    int direct;        /* 1x1 stride 1 no pad, groups 1: no im2col */
+    int direct;        /* 1x1 stride 1 no pad: no im2col when the input
+                          window is the output window, stored contiguously */
     int depthwise;     /* direct depthwise kernel */
     size_t ws_floats;  /* workspace this conv needs, all threads */
 } conv_plan;
 
+/* Plan for the whole output of an in_h x in_w input. */
 void conv_plan_make(const node *n, int in_h, int in_w, int threads,
                     conv_plan *p);
+/* Plan for an out_h x out_w window of the output. */
+void conv_plan_window(const node *n, int out_h, int out_w, int threads,
+                      conv_plan *p);
 /* The caller sets omp_set_num_threads(threads) first (fcn_session_run
 ** does): OpenMP OpenBLAS sizes its team from that ICV whenever it is called
-** outside an active parallel region, which includes threads == 1. */
-void conv_forward(const node *n, const conv_plan *p, const float *in,
-                  float *out, float *ws, int threads);
-/* im2col of a column range [n0, n0+nt) of channels [c0, c0+cn) into
-** col (K x nt, row-major). */
-void im2col_tile(const float *in, int c0, int cn, int h, int w, int kh,
-                 int kw, int sh, int sw, int pt, int pl, int dh, int dw,
-                 int out_w, int64_t n0, int nt, float *col);
+** outside an active parallel region, which includes threads == 1.
+** out's window must have p's out_h x out_w; in's window must cover every
+** input pixel inside the map that out's window reads. */
+void conv_forward(const node *n, const conv_plan *p, const view *in,
+                  const view *out, float *ws, int threads);
+/* im2col of output pixels [n0, n0+nt) of an output window (row-major,
+** out_w wide, top-left at (oy0, ox0) of the output map) for channels
+** [c0, c0+cn) of in, into col (K x nt, row-major). */
+void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
+                 int ox0, int out_w, int64_t n0, int nt, float *col);
 
 void act_apply(const act_param *a, float *x, int64_t n);
-void pool_forward(const node *n, int max, shape is, shape os,
-                  const float *in, float *out, int threads);
-void bn_forward(const node *n, shape s, const float *in, float *out,
-                int threads);
-void lrn_forward(const node *n, shape s, const float *in, float *out,
+/* Elementwise ops: out's window lies inside in's. */
+void act_forward(const act_param *a, const view *in, const view *out,
                  int threads);
-void pad_forward(const node *n, shape is, shape os, const float *in,
-                 float *out, int threads);
-void softmax_forward(shape s, const float *in, float *out, int threads);
-void add_forward(const float *const *in, int n_in, int64_t count, float *out,
+void bn_forward(const node *n, const view *in, const view *out, int threads);
+void lrn_forward(const node *n, const view *in, const view *out, int threads);
+void softmax_forward(const view *in, const view *out, int threads);
+void add_forward(const view *in, int n_in, const view *out, int threads);
+/* Concatenation along channels: in[j] goes to out's channels from c0. */
+void copy_window(const view *in, const view *out, int c0, int threads);
+void pool_forward(const node *n, int max, const view *in, const view *out,
+                  int threads);
+void pad_forward(const node *n, const view *in, const view *out,
                  int threads);
+
+/* Preprocess rows [y0, y0+h), columns [x0, x0+w) of img into dst
+** (C x h x w floats). */
+void image_preprocess(const fcn_model *m, const fcn_image *img, int y0,
+                      int x0, int h, int w, float *dst);
 
 /* Output size of a window op along one axis; < 1 when it does not fit. */
 int window_out(int in, int k, int s, int d, int pa, int pb, int ceil_mode);

@@ -52,119 +52,167 @@ void act_apply(const act_param *a, float *x, int64_t n)
     }
 }
 
-void pool_forward(const node *n, int max, shape is, shape os, const float *in,
-                  float *out, int threads)
+/* Row r of channel c of in, at the columns of out's window. */
+static inline const float *in_row(const view *in, const view *out, int c,
+                                  int r)
 {
-    const int H = is.h, W = is.w;
+    return in->p + (int64_t)c * in->ps +
+           (int64_t)(out->y0 + r - in->y0) * in->rs + (out->x0 - in->x0);
+}
+
+static inline float *out_row(const view *out, int c, int r)
+{
+    return out->p + (int64_t)c * out->ps + (int64_t)r * out->rs;
+}
+
+void act_forward(const act_param *a, const view *in, const view *out,
+                 int threads)
+{
     #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int c = 0; c < os.c; c++) {
-        const float *x = in + (int64_t)c * H * W;
-        float *y = out + (int64_t)c * os.h * os.w;
-        for (int oy = 0; oy < os.h; oy++) {
-            int h0 = oy * n->sh - n->pt, h1 = h0 + n->kh;
+    for (int c = 0; c < out->c; c++)
+        for (int r = 0; r < out->h; r++) {
+            float *y = out_row(out, c, r);
+            memcpy(y, in_row(in, out, c, r), sizeof(float) * out->w);
+            act_apply(a, y, out->w);
+        }
+}
+
+void bn_forward(const node *n, const view *in, const view *out, int threads)
+{
+    #pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < out->c; c++)
+        for (int r = 0; r < out->h; r++) {
+            const float *x = in_row(in, out, c, r);
+            float *y = out_row(out, c, r);
+            for (int i = 0; i < out->w; i++)
+                y[i] = x[i] * n->bn_scale[c] + n->bn_shift[c];
+        }
+}
+
+/* ONNX LRN: the sum runs over channels [c - (size-1)/2, c + size/2]. */
+void lrn_forward(const node *n, const view *in, const view *out, int threads)
+{
+    const int C = out->c, lo = (n->lrn_size - 1) / 2, hi = n->lrn_size / 2;
+    const float k = n->lrn_alpha / (float)n->lrn_size;
+    #pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < C; c++) {
+        int c0 = c - lo < 0 ? 0 : c - lo, c1 = c + hi >= C ? C - 1 : c + hi;
+        for (int r = 0; r < out->h; r++) {
+            float *y = out_row(out, c, r);
+            const float *x = in_row(in, out, c, r);
+            for (int i = 0; i < out->w; i++) {
+                float sq = 0.0f;
+                for (int j = c0; j <= c1; j++) {
+                    float v = in_row(in, out, j, r)[i];
+                    sq += v * v;
+                }
+                y[i] = x[i] * powf(n->lrn_bias + k * sq, -n->lrn_beta);
+            }
+        }
+    }
+}
+
+void softmax_forward(const view *in, const view *out, int threads)
+{
+    const int C = out->c;
+    #pragma omp parallel for num_threads(threads) schedule(static)
+    for (int r = 0; r < out->h; r++)
+        for (int i = 0; i < out->w; i++) {
+            float mx = -INFINITY;
+            for (int c = 0; c < C; c++) {
+                float v = in_row(in, out, c, r)[i];
+                mx = v > mx ? v : mx;
+            }
+            double sum = 0.0;
+            for (int c = 0; c < C; c++) {
+                float e = expf(in_row(in, out, c, r)[i] - mx);
+                out_row(out, c, r)[i] = e;
+                sum += e;
+            }
+            float inv = (float)(1.0 / sum);
+            for (int c = 0; c < C; c++)
+                out_row(out, c, r)[i] *= inv;
+        }
+}
+
+void add_forward(const view *in, int n_in, const view *out, int threads)
+{
+    #pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < out->c; c++)
+        for (int r = 0; r < out->h; r++) {
+            float *y = out_row(out, c, r);
+            memcpy(y, in_row(&in[0], out, c, r), sizeof(float) * out->w);
+            for (int j = 1; j < n_in; j++) {
+                const float *x = in_row(&in[j], out, c, r);
+                for (int i = 0; i < out->w; i++)
+                    y[i] += x[i];
+            }
+        }
+}
+
+void copy_window(const view *in, const view *out, int c0, int threads)
+{
+    #pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < in->c; c++)
+        for (int r = 0; r < out->h; r++)
+            memcpy(out_row(out, c0 + c, r), in_row(in, out, c, r),
+                   sizeof(float) * out->w);
+}
+
+void pool_forward(const node *n, int max, const view *in, const view *out,
+                  int threads)
+{
+    const int H = in->H, W = in->W;
+    #pragma omp parallel for num_threads(threads) schedule(static)
+    for (int c = 0; c < out->c; c++) {
+        const float *x = in->p + (int64_t)c * in->ps;
+        for (int oy = 0; oy < out->h; oy++) {
+            int h0 = (out->y0 + oy) * n->sh - n->pt, h1 = h0 + n->kh;
             int hp = h1 < H + n->pb ? h1 : H + n->pb;  /* padded end */
             int ha = h0 < 0 ? 0 : h0, hb = h1 < H ? h1 : H;
-            for (int ox = 0; ox < os.w; ox++) {
-                int w0 = ox * n->sw - n->pl, w1 = w0 + n->kw;
+            float *y = out_row(out, c, oy);
+            for (int ox = 0; ox < out->w; ox++) {
+                int w0 = (out->x0 + ox) * n->sw - n->pl, w1 = w0 + n->kw;
                 int wp = w1 < W + n->pr ? w1 : W + n->pr;
                 int wa = w0 < 0 ? 0 : w0, wb = w1 < W ? w1 : W;
                 float r;
                 if (max) {
                     r = -INFINITY;
-                    for (int yy = ha; yy < hb; yy++)
+                    for (int yy = ha; yy < hb; yy++) {
+                        const float *row = x + (int64_t)(yy - in->y0) * in->rs - in->x0;
                         for (int xx = wa; xx < wb; xx++)
-                            r = x[(int64_t)yy * W + xx] > r
-                                    ? x[(int64_t)yy * W + xx] : r;
+                            r = row[xx] > r ? row[xx] : r;
+                    }
                 } else {
                     float s = 0.0f;
-                    for (int yy = ha; yy < hb; yy++)
+                    for (int yy = ha; yy < hb; yy++) {
+                        const float *row = x + (int64_t)(yy - in->y0) * in->rs - in->x0;
                         for (int xx = wa; xx < wb; xx++)
-                            s += x[(int64_t)yy * W + xx];
+                            s += row[xx];
+                    }
                     int cnt = n->count_include_pad ? (hp - h0) * (wp - w0)
                                                    : (hb - ha) * (wb - wa);
                     r = cnt > 0 ? s / (float)cnt : 0.0f;
                 }
-                y[(int64_t)oy * os.w + ox] = r;
+                y[ox] = r;
             }
         }
     }
 }
 
-void bn_forward(const node *n, shape s, const float *in, float *out,
-                int threads)
+void pad_forward(const node *n, const view *in, const view *out, int threads)
 {
-    const int64_t hw = (int64_t)s.h * s.w;
     #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int c = 0; c < s.c; c++)
-        for (int64_t i = 0; i < hw; i++)
-            out[c * hw + i] = in[c * hw + i] * n->bn_scale[c] + n->bn_shift[c];
-}
-
-/* ONNX LRN: the sum runs over channels [c - (size-1)/2, c + size/2]. */
-void lrn_forward(const node *n, shape s, const float *in, float *out,
-                 int threads)
-{
-    const int64_t hw = (int64_t)s.h * s.w;
-    const int lo = (n->lrn_size - 1) / 2, hi = n->lrn_size / 2;
-    const float k = n->lrn_alpha / (float)n->lrn_size;
-    #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int c = 0; c < s.c; c++) {
-        int c0 = c - lo < 0 ? 0 : c - lo, c1 = c + hi >= s.c ? s.c - 1 : c + hi;
-        for (int64_t i = 0; i < hw; i++) {
-            float sq = 0.0f;
-            for (int j = c0; j <= c1; j++) {
-                float v = in[j * hw + i];
-                sq += v * v;
+    for (int c = 0; c < out->c; c++)
+        for (int r = 0; r < out->h; r++) {
+            float *y = out_row(out, c, r);
+            int iy = out->y0 + r - n->pt;
+            for (int i = 0; i < out->w; i++) {
+                int ix = out->x0 + i - n->pl;
+                y[i] = iy >= 0 && iy < in->H && ix >= 0 && ix < in->W
+                           ? in->p[(int64_t)c * in->ps +
+                                   (int64_t)(iy - in->y0) * in->rs + ix - in->x0]
+                           : n->pad_value;
             }
-            out[c * hw + i] = in[c * hw + i] *
-                              powf(n->lrn_bias + k * sq, -n->lrn_beta);
         }
-    }
-}
-
-void pad_forward(const node *n, shape is, shape os, const float *in,
-                 float *out, int threads)
-{
-    #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int c = 0; c < os.c; c++) {
-        float *y = out + (int64_t)c * os.h * os.w;
-        for (int64_t i = 0; i < (int64_t)os.h * os.w; i++)
-            y[i] = n->pad_value;
-        for (int r = 0; r < is.h; r++)
-            memcpy(y + (int64_t)(r + n->pt) * os.w + n->pl,
-                   in + ((int64_t)c * is.h + r) * is.w,
-                   sizeof(float) * is.w);
-    }
-}
-
-void softmax_forward(shape s, const float *in, float *out, int threads)
-{
-    const int64_t hw = (int64_t)s.h * s.w;
-    #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < hw; i++) {
-        float mx = -INFINITY;
-        for (int c = 0; c < s.c; c++)
-            mx = in[c * hw + i] > mx ? in[c * hw + i] : mx;
-        double sum = 0.0;
-        for (int c = 0; c < s.c; c++) {
-            float e = expf(in[c * hw + i] - mx);
-            out[c * hw + i] = e;
-            sum += e;
-        }
-        float inv = (float)(1.0 / sum);
-        for (int c = 0; c < s.c; c++)
-            out[c * hw + i] *= inv;
-    }
-}
-
-void add_forward(const float *const *in, int n_in, int64_t count, float *out,
-                 int threads)
-{
-    #pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t i = 0; i < count; i++) {
-        float s = in[0][i];
-        for (int j = 1; j < n_in; j++)
-            s += in[j][i];
-        out[i] = s;
-    }
 }

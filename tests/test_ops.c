@@ -421,7 +421,9 @@ static void run_conv(const conv_case *c)
         const conv_plan *p = plans[t];
         float *ws = buf_new((int64_t)p->ws_floats);
         omp_set_num_threads(thr[t]);
-        conv_forward(&n, p, x, out[t], ws, thr[t]);
+        view vin = view_full(x, (shape){c->cin, c->h, c->w}),
+             vout = view_full(out[t], (shape){c->cout, OH, OW});
+        conv_forward(&n, p, &vin, &vout, ws, thr[t]);
         omp_set_num_threads(saved);
         CHECK(canary_ok(ws, (int64_t)p->ws_floats),
               "%s (%d threads): wrote past the workspace of %zu floats", desc,
@@ -673,8 +675,11 @@ static void test_im2col(void)
         int64_t K = (int64_t)cn * kh * kw;
         float *x = buf_new((int64_t)C * h * w), *col = buf_new(K * nt);
         fill(x, (int64_t)C * h * w, -1.0f, 1.0f);
-        im2col_tile(x, c0, cn, h, w, kh, kw, sh, sw, pt, pl, dh, dw, ow, n0,
-                    nt, col);
+        node nd = {0};
+        nd.kh = kh; nd.kw = kw; nd.sh = sh; nd.sw = sw;
+        nd.pt = pt; nd.pl = pl; nd.dh = dh; nd.dw = dw;
+        view vx = view_full(x, (shape){C, h, w});
+        im2col_tile(&vx, c0, cn, &nd, 0, 0, ow, n0, nt, col);
         int64_t bad = -1;
         float want = 0.0f;
         for (int c = 0; c < cn && bad < 0; c++)
@@ -755,8 +760,14 @@ static void run_pool(int max, int C, int H, int W, int kh, int kw, int sh,
         for (int64_t i = 0; i < (int64_t)H * W; i++)
             x[i] = -1.0f - fabsf(x[i]);
     float *out[2] = {buf_new(on), buf_new(on)};
-    pool_forward(&n, max, is, os, x, out[0], 1);
-    pool_forward(&n, max, is, os, x, out[1], 3);
+    {
+        view vi = view_full(x, is), vo = view_full(out[0], os);
+        pool_forward(&n, max, &vi, &vo, 1);
+    }
+    {
+        view vi = view_full(x, is), vo = view_full(out[1], os);
+        pool_forward(&n, max, &vi, &vo, 3);
+    }
     double worst_e = 0.0, worst_tol = 0.0, worst_ref = 0.0;
     int64_t worst = -1;
     for (int c = 0; c < C; c++)
@@ -934,8 +945,14 @@ static void test_bn(void)
         n.bn_shift = sh;
         shape s = {C, H, W};
         float *out[2] = {buf_new(nn), buf_new(nn)};
-        bn_forward(&n, s, x, out[0], 1);
-        bn_forward(&n, s, x, out[1], 3);
+        {
+            view vi = view_full(x, s), vo = view_full(out[0], s);
+            bn_forward(&n, &vi, &vo, 1);
+        }
+        {
+            view vi = view_full(x, s), vo = view_full(out[1], s);
+            bn_forward(&n, &vi, &vo, 3);
+        }
         int64_t worst = -1;
         double we = 0.0;
         for (int64_t j = 0; j < nn; j++) {
@@ -987,8 +1004,14 @@ static void run_lrn(int C, int H, int W, int size, float alpha, float beta,
     fill(x, nn, -3.0f, 3.0f);
     shape s = {C, H, W};
     float *out[2] = {buf_new(nn), buf_new(nn)};
-    lrn_forward(&n, s, x, out[0], 1);
-    lrn_forward(&n, s, x, out[1], 3);
+    {
+        view vi = view_full(x, s), vo = view_full(out[0], s);
+        lrn_forward(&n, &vi, &vo, 1);
+    }
+    {
+        view vi = view_full(x, s), vo = view_full(out[1], s);
+        lrn_forward(&n, &vi, &vo, 3);
+    }
     int64_t worst = -1;
     double we = 0.0, wref = 0.0;
     for (int c = 0; c < C; c++)
@@ -1062,8 +1085,14 @@ static void test_pad(void)
         float *x = buf_new(in_n);
         fill(x, in_n, -1.0f, 1.0f);
         float *out[2] = {buf_new(on), buf_new(on)};
-        pad_forward(&n, is, os, x, out[0], 1);
-        pad_forward(&n, is, os, x, out[1], 3);
+        {
+            view vi = view_full(x, is), vo = view_full(out[0], os);
+            pad_forward(&n, &vi, &vo, 1);
+        }
+        {
+            view vi = view_full(x, is), vo = view_full(out[1], os);
+            pad_forward(&n, &vi, &vo, 3);
+        }
         int64_t bad = -1;
         float want = 0.0f;
         for (int c = 0; c < C && bad < 0; c++)
@@ -1127,8 +1156,14 @@ static void run_softmax(int C, int H, int W, int mode)
     }
     shape s = {C, H, W};
     float *out[2] = {buf_new(nn), buf_new(nn)};
-    softmax_forward(s, x, out[0], 1);
-    softmax_forward(s, x, out[1], 3);
+    {
+        view vi = view_full(x, s), vo = view_full(out[0], s);
+        softmax_forward(&vi, &vo, 1);
+    }
+    {
+        view vi = view_full(x, s), vo = view_full(out[1], s);
+        softmax_forward(&vi, &vo, 3);
+    }
     int64_t worst = -1;
     double we = 0.0, wref = 0.0, worst_sum_err = 0.0;
     for (int64_t i = 0; i < hw; i++) {
@@ -1195,8 +1230,18 @@ static void test_add(void)
             fill(in[j], cnt, -10.0f, 10.0f);
         }
         float *out[2] = {buf_new(cnt), buf_new(cnt)};
-        add_forward((const float *const *)in, k, cnt, out[0], 1);
-        add_forward((const float *const *)in, k, cnt, out[1], 3);
+        {
+            view vi[6], vo = view_full(out[0], (shape){1, 1, (int)cnt});
+            for (int j = 0; j < k; j++)
+                vi[j] = view_full(in[j], (shape){1, 1, (int)cnt});
+            add_forward(vi, k, &vo, 1);
+        }
+        {
+            view vi[6], vo = view_full(out[1], (shape){1, 1, (int)cnt});
+            for (int j = 0; j < k; j++)
+                vi[j] = view_full(in[j], (shape){1, 1, (int)cnt});
+            add_forward(vi, k, &vo, 3);
+        }
         int64_t worst = -1;
         double we = 0.0, wref = 0.0;
         for (int64_t e = 0; e < cnt; e++) {

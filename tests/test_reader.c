@@ -87,6 +87,7 @@ int main(int argc, char **argv)
     ** the rest must be caught. A loaded model is run at its trained size. */
     unsigned char *buf = malloc(size);
     int loaded = 0, refused = 0;
+    const fcn_session_options one = {1, 0, 0};
     for (int it = 0; it < 3000 && buf; it++) {
         memcpy(buf, good, size);
         int flips = 1 + (int)(next() % 4);
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
             fcn_model_get_info(x, &xi);
             fcn_session *s = NULL;
             if (xi.in_h <= 64 && xi.in_w <= 64 &&
-                fcn_session_create(x, xi.in_h, xi.in_w, 1, &s) == FCN_OK) {
+                fcn_session_create(x, xi.in_h, xi.in_w, &one, &s) == FCN_OK) {
                 float *in = calloc((size_t)xi.in_c * xi.in_h * xi.in_w,
                                    sizeof(float));
                 fcn_scores sc;
@@ -159,18 +160,18 @@ int main(int argc, char **argv)
 
     /* Inputs the network cannot take. */
     fcn_session *s = NULL;
-    fcn_status st = fcn_session_create(m, info.min_h - 1, info.in_w, 1, &s);
+    fcn_status st = fcn_session_create(m, info.min_h - 1, info.in_w, NULL, &s);
     CHECK(st == FCN_ERR_SHAPE && !s && strstr(fcn_last_error(), "smaller"),
           "input below the minimum: %d, '%s'", st, fcn_last_error());
-    st = fcn_session_create(m, info.min_h, info.min_w, 1, &s);
+    st = fcn_session_create(m, info.min_h, info.min_w, NULL, &s);
     CHECK(st == FCN_OK, "minimum input %dx%d refused: %s", info.min_w,
           info.min_h, fcn_last_error());
     fcn_session_free(s);
     s = NULL;
-    CHECK(fcn_session_create(m, 0, 10, 1, &s) != FCN_OK && !s, "0 rows");
-    CHECK(fcn_session_create(m, 1 << 30, 1 << 30, 1, &s) != FCN_OK && !s,
+    CHECK(fcn_session_create(m, 0, 10, NULL, &s) != FCN_OK && !s, "0 rows");
+    CHECK(fcn_session_create(m, 1 << 30, 1 << 30, NULL, &s) != FCN_OK && !s,
           "absurd size accepted");
-    CHECK(fcn_session_create(m, 200000, 200000, 1, &s) != FCN_OK && !s,
+    CHECK(fcn_session_create(m, 200000, 200000, NULL, &s) != FCN_OK && !s,
           "200000^2 input accepted");
 
     /* Unreadable images and arrays. */

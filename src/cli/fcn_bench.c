@@ -24,6 +24,7 @@ static const char *usage =
     "  --repeat R     timed runs per configuration (default 10)\n"
     "  --warmup W     untimed runs first (default 2)\n"
     "  --json FILE    write the results as a JSON list\n"
+    "  --mem-limit N  bytes for activations (K, M, G suffixes; default 512M)\n"
     "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n";
 
 static int die(const char *msg)
@@ -31,6 +32,8 @@ static int die(const char *msg)
     fprintf(stderr, "fcn-bench: %s\n", msg);
     return 1;
 }
+
+#include "cli_util.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -199,6 +202,7 @@ int main(int argc, char **argv)
     const char *model_path = NULL, *json_path = NULL;
     int sizes[MAX_LIST][2], n_sizes = 0, threads[MAX_LIST], n_threads = 0;
     int repeat = 10, warmup = 2, layers = 1;
+    size_t mem_limit = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -226,6 +230,9 @@ int main(int argc, char **argv)
                 return die("--warmup needs a number >= 0");
         } else if (!strcmp(a, "--json") && more) {
             json_path = argv[++i];
+        } else if (!strcmp(a, "--mem-limit") && more) {
+            if (!parse_size(argv[++i], &mem_limit))
+                return die("--mem-limit needs a size such as 512M or 2G");
         } else if (!strcmp(a, "--no-layers")) {
             layers = 0;
         } else if (a[0] == '-' || model_path) {
@@ -282,7 +289,8 @@ int main(int argc, char **argv)
         for (int si = 0; si < n_sizes && !rc; si++) {
             int W = sizes[si][0], H = sizes[si][1];
             fcn_session *s = NULL;
-            if (fcn_session_create(m, H, W, T, &s) != FCN_OK) {
+            fcn_session_options so = {T, mem_limit, 0};
+            if (fcn_session_create(m, H, W, &so, &s) != FCN_OK) {
                 rc = die(fcn_last_error());
                 break;
             }
@@ -322,13 +330,16 @@ int main(int argc, char **argv)
                 flops += ls[l].flops;
             }
             double rss = peak_rss_mb();
+            int th, tw, ntiles;
+            fcn_session_tiles(s, &th, &tw, &ntiles);
             printf("  %dx%d: median %.2f ms (min %.2f, max %.2f), %.2f "
                    "images/s, %.1f GFLOP/s = %.0f%% of FMA peak; score map "
-                   "%dx%dx%d; arena %.1f MB; peak RSS %.0f MB\n", W, H,
+                   "%dx%dx%d; arena %.1f MB (%d tile%s); peak RSS %.0f MB\n", W, H,
                    med * 1e3, mn * 1e3, mx * 1e3, 1.0 / med, flops / med / 1e9,
                    peak > 0 ? 100.0 * flops / med / 1e9 / peak : 0.0,
                    sc.classes, sc.out_h, sc.out_w,
-                   fcn_session_arena_bytes(s) / 1e6, rss);
+                   fcn_session_arena_bytes(s) / 1e6, ntiles,
+                   ntiles > 1 ? "s" : "", rss);
             if (layers) {
                 printf("    %-20s %-18s %-16s %-14s %9s %8s %6s %7s %9s\n",
                        "layer", "op", "in", "out", "ms", "GFLOP/s", "%peak",
@@ -361,10 +372,10 @@ int main(int argc, char **argv)
                         "\"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, "
                         "\"gflops\": %.3f, \"fma_peak_gflops\": %.3f, "
                         "\"images_per_s\": %.4f, \"peak_rss_mb\": %.1f, "
-                        "\"arena_mb\": %.3f, \"cpu\": ",
+                        "\"arena_mb\": %.3f, \"tiles\": %d, \"cpu\": ",
                         W, H, T, med * 1e3, mn * 1e3, mx * 1e3,
                         flops / med / 1e9, peak, 1.0 / med, rss,
-                        fcn_session_arena_bytes(s) / 1e6);
+                        fcn_session_arena_bytes(s) / 1e6, ntiles);
                 json_str(jf, cpu);
                 fputs(", \"blas\": ", jf);
                 json_str(jf, fcn_blas_info());

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cli_util.h"
 #include "fcn.h"
 
 static const char *usage =
@@ -22,6 +23,8 @@ static const char *usage =
     "  --threads N    threads (default: all cores)\n"
     "  --resize WxH   resize the image first (model's filter)\n"
     "  --gap local    convert a global-pooling head per location (no window)\n"
+    "  --mem-limit N  bytes for activations (K, M, G suffixes; default 512M);\n"
+    "                 larger inputs run on spatial tiles, with equal results\n"
     "  --layers       print the converted network\n"
     "  -h, --help     this text\n";
 
@@ -73,6 +76,7 @@ int main(int argc, char **argv)
 {
     const char *model_path = NULL, *input_path = NULL, *out_path = NULL;
     int top = 0, threads = 0, rw = 0, rh = 0, layers = 0;
+    size_t mem_limit = 0;
     fcn_options opt = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -102,6 +106,9 @@ int main(int argc, char **argv)
                 opt.gap_mode = FCN_GAP_WINDOW;
             else
                 return fail("--gap takes 'window' or 'local'");
+        } else if (!strcmp(a, "--mem-limit") && more) {
+            if (!parse_size(argv[++i], &mem_limit))
+                return fail("--mem-limit needs a size such as 512M or 2G");
         } else if (!strcmp(a, "--layers")) {
             layers = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -127,6 +134,7 @@ int main(int argc, char **argv)
     fcn_model *m = NULL;
     fcn_session *s = NULL;
     fcn_tensor in = {0};
+    fcn_image img = {0};
     int rc = 1;
     if (fcn_model_load(model_path, &opt, &m) != FCN_OK)
         return fail(fcn_last_error());
@@ -144,8 +152,11 @@ int main(int argc, char **argv)
                     input_path, in.c, info.in_c);
             goto done;
         }
-    } else {
-        st = fcn_image_load(m, input_path, rh, rw, &in);
+    } else {  /* decoded once; preprocessed tile by tile */
+        st = fcn_image_decode(m, input_path, rh, rw, &img);
+        in.c = img.c;
+        in.h = img.h;
+        in.w = img.w;
     }
     if (st) {
         fail(fcn_last_error());
@@ -153,13 +164,16 @@ int main(int argc, char **argv)
     }
     if (!threads)
         threads = omp_get_max_threads();
-    if (fcn_session_create(m, in.h, in.w, threads, &s) != FCN_OK) {
+    fcn_session_options so = {threads, mem_limit, 0};
+    if (fcn_session_create(m, in.h, in.w, &so, &s) != FCN_OK) {
         fail(fcn_last_error());
         goto done;
     }
     fcn_scores sc;
     double t0 = omp_get_wtime();
-    if (fcn_session_run(s, in.data, &sc) != FCN_OK) {
+    st = is_npy ? fcn_session_run(s, in.data, &sc)
+                : fcn_session_run_image(s, &img, &sc);
+    if (st != FCN_OK) {
         fail(fcn_last_error());
         goto done;
     }
@@ -183,9 +197,13 @@ int main(int argc, char **argv)
            sc.geom.stride_h, sc.geom.offset_h, sc.geom.rf_h, sc.geom.stride_w,
            sc.geom.offset_w, sc.geom.rf_w, sc.geom.stride_h, sc.geom.stride_w,
            sc.geom.rf_h, sc.geom.rf_w, sc.geom.offset_h, sc.geom.offset_w);
-    printf("time    %.1f ms, %d thread%s, %.1f MB arena; %s\n", ms, threads,
-           threads > 1 ? "s" : "", fcn_session_arena_bytes(s) / 1e6,
-           fcn_blas_info());
+    int th, tw, ntiles;
+    fcn_session_tiles(s, &th, &tw, &ntiles);
+    printf("time    %.1f ms, %d thread%s, %.1f MB arena", ms, threads,
+           threads > 1 ? "s" : "", fcn_session_arena_bytes(s) / 1e6);
+    if (ntiles > 1)
+        printf(", %d tiles of %dx%d cells", ntiles, th, tw);
+    printf("; %s\n", fcn_blas_info());
 
     const int C = sc.classes, HW = sc.out_h * sc.out_w;
     char b1[32];
@@ -274,6 +292,7 @@ int main(int argc, char **argv)
     rc = 0;
 done:
     fcn_tensor_free(&in);
+    fcn_image_free(&img);
     fcn_session_free(s);
     fcn_model_free(m);
     return rc;
