@@ -51,8 +51,16 @@ typedef enum fcn_gap_mode {
     FCN_GAP_LOCAL = 1   /* drop the pooling: the finer per-location map */
 } fcn_gap_mode;
 
+/* Which 3x3 stride-1 convolutions run as Winograd F(4x4, 3x3). */
+typedef enum fcn_winograd {
+    FCN_WINOGRAD_AUTO = 0,   /* where both channel counts are >= 16 */
+    FCN_WINOGRAD_NEVER = 1,  /* im2col + SGEMM everywhere */
+    FCN_WINOGRAD_ALWAYS = 2  /* every 3x3 stride-1 undilated ungrouped conv */
+} fcn_winograd;
+
 typedef struct fcn_options {   /* a zeroed struct means defaults */
     fcn_gap_mode gap_mode;
+    fcn_winograd winograd;
 } fcn_options;
 
 /* Geometry of the score map in input pixels: cell (i, j) sees the input

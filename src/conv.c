@@ -35,6 +35,11 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
     p->N = (int64_t)out_h * out_w;
     p->K = (int64_t)(n->cin / n->groups) * n->kh * n->kw;
     p->depthwise = n->groups > 1 && n->groups == n->cin && n->cout == n->cin;
+    if (n->wino) {
+        p->winograd = 1;
+        p->ws_floats = winograd_ws(n, out_h, out_w, threads);
+        return;
+    }
     p->direct = n->kh == 1 && n->kw == 1 && n->sh == 1 && n->sw == 1 &&
                 !n->pt && !n->pl && !n->pb && !n->pr;
     int64_t t = TILE_BYTES / (p->K * (int64_t)sizeof(float));
@@ -151,6 +156,10 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
 {
     if (p->depthwise) {
         depthwise(n, in, outv, threads);
+        return;
+    }
+    if (p->winograd) {
+        winograd_forward(n, in, outv, ws, threads);
         return;
     }
     float *out = outv->p;

@@ -310,6 +310,8 @@ fcn_status graph_infer(const fcn_model *m, int h, int w, shape *shapes)
 
 void node_free_weights(node *n)
 {
+    fcn_free(n->wino);
+    n->wino = NULL;
     fcn_free(n->weight);
     fcn_free(n->bias);
     fcn_free(n->bn_scale);
@@ -928,9 +930,11 @@ static fcn_status describe(fcn_model *m, const shape *shapes)
         shape o = shapes[n->out];
         char extra[96] = "";
         if (n->op == OP_CONV)
-            snprintf(extra, sizeof extra, " %dx%d/%d %d->%d%s%s", n->kh, n->kw,
-                     n->sh, n->cin, n->cout, n->groups > 1 ? " grouped" : "",
-                     n->act.kind != ACT_NONE ? " +act" : "");
+            snprintf(extra, sizeof extra, " %dx%d/%d %d->%d%s%s%s", n->kh,
+                     n->kw, n->sh, n->cin, n->cout,
+                     n->groups > 1 ? " grouped" : "",
+                     n->act.kind != ACT_NONE ? " +act" : "",
+                     n->wino ? " winograd" : "");
         else if (n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
             snprintf(extra, sizeof extra, " %dx%d/%d", n->kh, n->kw, n->sh);
         len += (size_t)snprintf(m->summary + len, cap - len,
@@ -1018,10 +1022,21 @@ fcn_status graph_build(const rd_model *rd, const fcn_options *opt,
     if ((st = finalize(m, nodes, n_nodes, n_nodes)))
         goto done;
     for (int i = 0; i < m->n_nodes; i++) {
-        const node *n = &m->nodes[i];
-        if (n->op == OP_CONV)
-            m->weight_bytes += 4.0 * ((double)n->cout * (n->cin / n->groups) *
-                                      n->kh * n->kw + n->cout);
+        node *n = &m->nodes[i];
+        if (n->op != OP_CONV)
+            continue;
+        int wino = winograd_applies(n) &&
+                   (opt->winograd == FCN_WINOGRAD_ALWAYS ||
+                    (opt->winograd == FCN_WINOGRAD_AUTO && n->cin >= 16 &&
+                     n->cout >= 16));
+        if (wino && !winograd_prepare(n)) {
+            st = fcn_error(FCN_ERR_NOMEM, "out of memory for the Winograd "
+                           "weights of '%s'", n->name);
+            goto done;
+        }
+        m->weight_bytes += 4.0 * ((double)n->cout * (n->cin / n->groups) *
+                                  n->kh * n->kw + n->cout) +
+                           (n->wino ? 4.0 * 36 * n->cout * n->cin : 0);
     }
     compute_geometry(m);
     m->min_h = min_size(m, shapes, 0);

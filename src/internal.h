@@ -118,6 +118,8 @@ typedef struct node {
     int groups, cin, cout;
     int flip;               /* conv: kernels trained as true convolution */
     float *weight;          /* conv: cout x (cin/groups) x kh x kw; owned */
+    float *wino;            /* conv: Winograd F(4x4,3x3) weights, 36 x cout
+                               x cin; owned; NULL: im2col path */
     float *bias;            /* conv: cout, owned, may be NULL */
     act_param act;          /* conv: fused activation; OP_ACT: the op */
     /* pools */
@@ -210,6 +212,7 @@ typedef struct conv_plan {
     int direct;        /* 1x1 stride 1 no pad: no im2col when the input
                           window is the output window, stored contiguously */
     int depthwise;     /* direct depthwise kernel */
+    int winograd;      /* n->wino is set: winograd_forward */
     size_t ws_floats;  /* workspace this conv needs, all threads */
 } conv_plan;
 
@@ -231,6 +234,16 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
 ** [c0, c0+cn) of in, into col (K x nt, row-major). */
 void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
                  int ox0, int out_w, int64_t n0, int nt, float *col);
+
+/* ---- winograd.c: F(4x4, 3x3) for 3x3 stride-1 convolutions ---- */
+
+int winograd_applies(const node *n);  /* 3x3, stride 1, dilation 1, 1 group */
+/* Transform n's weights into n->wino; 0 on OOM. */
+int winograd_prepare(node *n);
+/* Workspace (floats) for an out_h x out_w window. */
+size_t winograd_ws(const node *n, int out_h, int out_w, int threads);
+void winograd_forward(const node *n, const view *in, const view *out,
+                      float *ws, int threads);
 
 void act_apply(const act_param *a, float *x, int64_t n);
 /* Elementwise ops: out's window lies inside in's. */

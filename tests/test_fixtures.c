@@ -17,15 +17,17 @@
 #include "fcn.h"
 
 static double tile_diff;  /* largest tiled-vs-untiled difference seen */
+static double worst_err[2]; /* largest error vs the reference: im2col, winograd */
 
 static void run_case(const char *dir, const char *name, const char *model,
                      const char *input, const char *expect, double tol,
-                     const char *opts)
+                     const char *opts, fcn_winograd wino)
 {
     char p[1024];
     fcn_options opt = {0};
     if (strstr(opts, "gap=local"))
         opt.gap_mode = FCN_GAP_LOCAL;
+    opt.winograd = wino;
     fcn_model *m = NULL;
     snprintf(p, sizeof p, "%s/%s", dir, model);
     fcn_status st = fcn_model_load(p, &opt, &m);
@@ -68,10 +70,13 @@ static void run_case(const char *dir, const char *name, const char *model,
                     worst = i;
                 }
             }
-            CHECK(err <= tol * scale, "%s %s (%d threads, tile %d): max error "
-                  "%.3g at element %zu (fcn %.7g, PyTorch %.7g) > %.1g x %.3g",
-                  name, input, threads, cfg[t].tile, err, worst,
+            CHECK(err <= tol * scale, "%s %s (%d threads, tile %d, winograd "
+                  "%s): max error %.3g at element %zu (fcn %.7g, reference "
+                  "%.7g) > %.1g x %.3g", name, input, threads, cfg[t].tile,
+                  wino == FCN_WINOGRAD_ALWAYS ? "on" : "off", err, worst,
                   sc.data[worst], ex.data[worst], tol, scale);
+            if (err / scale > worst_err[wino == FCN_WINOGRAD_ALWAYS])
+                worst_err[wino == FCN_WINOGRAD_ALWAYS] = err / scale;
             if (!first) {
                 first = malloc(n * sizeof(float));
                 if (first)
@@ -121,12 +126,15 @@ int main(int argc, char **argv)
             CHECK(0, "bad manifest line: %s", line);
             continue;
         }
-        run_case(dir, name, model, input, expect, tol, opts);
+        /* every 3x3 stride-1 conv through im2col, then through Winograd */
+        run_case(dir, name, model, input, expect, tol, opts, FCN_WINOGRAD_NEVER);
+        run_case(dir, name, model, input, expect, tol, opts, FCN_WINOGRAD_ALWAYS);
         cases++;
     }
     fclose(f);
     CHECK(cases >= 20, "only %d fixture checks in the manifest", cases);
-    printf("%d cases; tiled vs untiled: max difference %.3g of max(1, max|score|)\n",
-           cases, tile_diff);
+    printf("%d cases; largest error / max(1, max|expected|): %.3g im2col, "
+           "%.3g Winograd; tiled vs untiled: %.3g\n", cases, worst_err[0],
+           worst_err[1], tile_diff);
     return check_done();
 }

@@ -263,7 +263,7 @@ typedef struct conv_case {
 static struct {
     int cases, direct, depthwise, tiles, shared, shared_mblocks,
         shared_multitile, grouped, acts[9], dilated, strided, asym_pad,
-        nonsquare;
+        nonsquare, winograd;
 } cov;
 
 static void conv_desc(const conv_case *c, const conv_plan *p, char *s,
@@ -280,7 +280,19 @@ static void conv_desc(const conv_case *c, const conv_plan *p, char *s,
              p->shared, p->direct, p->depthwise, p->ws_floats);
 }
 
+static void run_conv_path(const conv_case *c, int wino);
+
+/* Every case through im2col (or the direct/depthwise paths), and 3x3
+** stride-1 cases through Winograd F(4x4, 3x3) as well. */
 static void run_conv(const conv_case *c)
+{
+    run_conv_path(c, 0);
+    if (c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 && c->dh == 1 &&
+        c->dw == 1 && c->groups == 1)
+        run_conv_path(c, 1);
+}
+
+static void run_conv_path(const conv_case *c, int wino)
 {
     node n;
     memset(&n, 0, sizeof n);
@@ -314,6 +326,8 @@ static void run_conv(const conv_case *c)
     fill(x, in_n, -2.0f, 2.0f);
     n.weight = wt;
     n.bias = bias;
+    if (wino && !winograd_prepare(&n))
+        exit(2);
 
     conv_plan p1, p3;
     conv_plan_make(&n, c->h, c->w, 1, &p1);
@@ -343,16 +357,20 @@ static void run_conv(const conv_case *c)
     CHECK(p1.direct == exp_direct && p1.depthwise == exp_dw,
           "%s: path flags, expected direct=%d depthwise=%d", desc, exp_direct,
           exp_dw);
-    CHECK(p1.tile >= 1 && (int64_t)p1.tile * p1.n_tiles >= p1.N &&
-          (int64_t)p1.tile * (p1.n_tiles - 1) < p1.N,
-          "%s: tiles do not cover N", desc);
+    CHECK(wino ? p1.winograd && p1.ws_floats > 0
+               : p1.tile >= 1 && (int64_t)p1.tile * p1.n_tiles >= p1.N &&
+                     (int64_t)p1.tile * (p1.n_tiles - 1) < p1.N,
+          "%s: tiles do not cover N (or no Winograd plan)", desc);
     if (!plan_ok || !same_sched) {
+        fcn_free(n.wino);
         fcn_free(wt);
         fcn_free(bias);
         fcn_free(x);
         return;
     }
-    if (p1.direct)
+    if (wino)
+        cov.winograd++;
+    else if (p1.direct)
         cov.direct++;
     if (p1.depthwise)
         cov.depthwise++;
@@ -467,6 +485,7 @@ static void run_conv(const conv_case *c)
     free(mag);
     fcn_free(out[0]);
     fcn_free(out[1]);
+    fcn_free(n.wino);
     fcn_free(wt);
     fcn_free(bias);
     fcn_free(x);
@@ -638,6 +657,25 @@ static void test_conv(void)
         c.bias = irand(0, 4) != 0;
         run_conv(&c);
     }
+    /* Winograd: 3x3 stride 1, random padding (asymmetric too), maps from
+    ** a single partial 4x4 block to many batches, up to 96 channels */
+    for (int i = 0; i < 40; i++) {
+        conv_case c;
+        memset(&c, 0, sizeof c);
+        c.kh = c.kw = 3;
+        c.sh = c.sw = c.dh = c.dw = 1;
+        c.groups = 1;
+        c.cin = irand(1, i % 4 == 0 ? 96 : 24);
+        c.cout = irand(1, i % 5 == 0 ? 96 : 24);
+        c.pt = irand(0, 2); c.pb = irand(0, 2);
+        c.pl = irand(0, 2); c.pr = irand(0, 2);
+        c.h = irand(1, i % 3 == 0 ? 90 : 20) + 2;
+        c.w = irand(1, i % 3 == 0 ? 90 : 20) + 2;
+        c.act = act_random((act_kind)irand(0, 8));
+        c.bias = irand(0, 3) != 0;
+        run_conv(&c);
+    }
+    CHECK(cov.winograd >= 40, "Winograd coverage: %d cases", cov.winograd);
     CHECK(cov.direct >= 3 && cov.depthwise >= 5 && cov.tiles >= 5 &&
           cov.shared >= 20 && cov.shared_mblocks >= 3 &&
           cov.shared_multitile >= 1 && cov.grouped >= 10,
@@ -1291,10 +1329,10 @@ int main(void)
     test_add();
     double t3 = now();
     printf("window_out %d cases (%.2fs)\n", window_cases, t1 - t0);
-    printf("conv %d cases (%.2fs): direct %d, depthwise %d, im2col tiles %d, "
+    printf("conv %d cases (%.2fs): winograd %d, direct %d, depthwise %d, im2col tiles %d, "
            "shared %d (several M blocks %d, several tiles %d), grouped %d, "
            "dilated %d, strided %d, asymmetric pad %d, non-square %d\n",
-           cov.cases, t2 - t1, cov.direct, cov.depthwise, cov.tiles,
+           cov.cases, t2 - t1, cov.winograd, cov.direct, cov.depthwise, cov.tiles,
            cov.shared, cov.shared_mblocks, cov.shared_multitile, cov.grouped,
            cov.dilated, cov.strided, cov.asym_pad, cov.nonsquare);
     printf("im2col_tile %d, pool %d (ceil_mode changed size %d), act %d, "

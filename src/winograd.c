@@ -1,0 +1,248 @@
+/*
+** winograd.c: 3x3 stride-1 convolutions as Winograd F(4x4, 3x3) (Lavin &
+** Gray, "Fast Algorithms for Convolutional Neural Networks"), with the
+** products in the transformed domain run through SGEMM.
+**
+** The output window is cut into 4x4 blocks; each block needs a 6x6 input
+** patch d. Y = A^T [ (G g G^T) (.) (B^T d B) ] A, where (.) is elementwise.
+** For a batch of T blocks: transform every input patch (36 values per block
+** and channel), multiply, for each of the 36 positions, the cout x cin
+** transformed weights by the cin x T transformed patches (36 SGEMMs), and
+** transform back. 2.25x fewer multiplications than direct 3x3 convolution
+** for F(2x2), 4x for F(4x4); the transforms cost a few adds per value.
+** The weights are transformed once, at load, in double precision.
+*/
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define WS_TARGET (2u << 20)  /* bytes of transformed data per batch */
+
+int winograd_applies(const node *n)
+{
+    return n->op == OP_CONV && n->kh == 3 && n->kw == 3 && n->sh == 1 &&
+           n->sw == 1 && n->dh == 1 && n->dw == 1 && n->groups == 1;
+}
+
+/* G g: 3 -> 6 */
+static void wt_1d(const double *g, int s, double *o, int os)
+{
+    o[0 * os] = g[0] / 4;
+    o[1 * os] = -(g[0] + g[s] + g[2 * s]) / 6;
+    o[2 * os] = -(g[0] - g[s] + g[2 * s]) / 6;
+    o[3 * os] = g[0] / 24 + g[s] / 12 + g[2 * s] / 6;
+    o[4 * os] = g[0] / 24 - g[s] / 12 + g[2 * s] / 6;
+    o[5 * os] = g[2 * s];
+}
+
+int winograd_prepare(node *n)
+{
+    const int M = n->cout, C = n->cin;
+    n->wino = fcn_aligned_alloc(sizeof(float) * 36 * (size_t)M * C);
+    if (!n->wino)
+        return 0;
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < C; c++) {
+            const float *k = n->weight + ((int64_t)m * C + c) * 9;
+            double g[9], t[18], u[36];
+            for (int i = 0; i < 9; i++)
+                g[i] = k[i];
+            for (int col = 0; col < 3; col++)  /* t = G g (6x3) */
+                wt_1d(g + col, 3, t + col, 3);
+            for (int row = 0; row < 6; row++)  /* u = t G^T (6x6) */
+                wt_1d(t + 3 * row, 1, u + 6 * row, 1);
+            for (int x = 0; x < 36; x++)
+                n->wino[((int64_t)x * M + m) * C + c] = (float)u[x];
+        }
+    return 1;
+}
+
+/* Blocks per batch: transformed input and output of a batch fill about
+** WS_TARGET bytes, 32 to 256 blocks. Depends on the shape only. */
+static int batch_blocks(const node *n)
+{
+    int64_t t = WS_TARGET / (36 * 4 * (int64_t)(n->cin + n->cout));
+    t = t / 16 * 16;
+    return (int)(t < 32 ? 32 : t > 256 ? 256 : t);
+}
+
+typedef struct wplan {
+    int nbx, nb, T, batches, shared;
+} wplan;
+
+static wplan plan(const node *n, int out_h, int out_w)
+{
+    wplan p;
+    p.nbx = (out_w + 3) / 4;
+    p.nb = ((out_h + 3) / 4) * p.nbx;
+    p.T = batch_blocks(n);
+    if (p.T > p.nb)
+        p.T = p.nb;
+    p.batches = (p.nb + p.T - 1) / p.T;
+    p.shared = p.batches < 4;
+    return p;
+}
+
+size_t winograd_ws(const node *n, int out_h, int out_w, int threads)
+{
+    wplan p = plan(n, out_h, out_w);
+    size_t one = 36 * (size_t)p.T * (n->cin + n->cout);
+    return one * (p.shared ? 1 : threads);
+}
+
+/* B^T d for one column or row of 6: */
+#define BT_1D(d, s, o, os)                                                   \
+    do {                                                                     \
+        float d0 = d[0], d1 = d[s], d2 = d[2 * (s)], d3 = d[3 * (s)],        \
+              d4 = d[4 * (s)], d5 = d[5 * (s)];                              \
+        o[0] = 4 * d0 - 5 * d2 + d4;                                         \
+        o[os] = -4 * d1 - 4 * d2 + d3 + d4;                                  \
+        o[2 * (os)] = 4 * d1 - 4 * d2 - d3 + d4;                             \
+        o[3 * (os)] = -2 * d1 - d2 + 2 * d3 + d4;                            \
+        o[4 * (os)] = 2 * d1 - d2 - 2 * d3 + d4;                             \
+        o[5 * (os)] = 4 * d1 - 5 * d3 + d5;                                  \
+    } while (0)
+
+/* A^T m: 6 -> 4 */
+#define AT_1D(m, s, o, os)                                                   \
+    do {                                                                     \
+        float m0 = m[0], m1 = m[s], m2 = m[2 * (s)], m3 = m[3 * (s)],        \
+              m4 = m[4 * (s)], m5 = m[5 * (s)];                              \
+        o[0] = m0 + m1 + m2 + m3 + m4;                                       \
+        o[os] = m1 - m2 + 2 * m3 - 2 * m4;                                   \
+        o[2 * (os)] = m1 + m2 + 4 * m3 + 4 * m4;                             \
+        o[3 * (os)] = m1 - m2 + 8 * m3 - 8 * m4 + m5;                        \
+    } while (0)
+
+/* Transform the patches of blocks [b0, b0+T) for channels [c0, c1) into
+** v (36 x C x p->T; T <= p->T). Pixels outside the stored window are zero: they are
+** padding, or feed only outputs beyond the window. */
+static void input_tf(const node *n, const view *in, const view *out,
+                     const wplan *p, int b0, int T, int c0, int c1, float *v)
+{
+    const int C = n->cin;
+    const int ylo = in->y0, yhi = in->y0 + in->h, xlo = in->x0,
+              xhi = in->x0 + in->w;
+    for (int c = c0; c < c1; c++) {
+        const float *plane = in->p + (int64_t)c * in->ps;
+        for (int t = 0; t < T; t++) {
+            int b = b0 + t, by = b / p->nbx, bx = b % p->nbx;
+            int iy0 = out->y0 + 4 * by - n->pt, ix0 = out->x0 + 4 * bx - n->pl;
+            float d[36], e[36];
+            for (int r = 0; r < 6; r++) {
+                int iy = iy0 + r;
+                const float *row = plane + (int64_t)(iy - ylo) * in->rs - xlo;
+                int inside = iy >= ylo && iy < yhi;
+                for (int q = 0; q < 6; q++) {
+                    int ix = ix0 + q;
+                    d[6 * r + q] = inside && ix >= xlo && ix < xhi ? row[ix] : 0.0f;
+                }
+            }
+            for (int q = 0; q < 6; q++) {  /* columns: e = B^T d */
+                const float *dc = d + q;
+                float *ec = e + q;
+                BT_1D(dc, 6, ec, 6);
+            }
+            for (int r = 0; r < 6; r++) {  /* rows: (B^T d) B */
+                const float *er = e + 6 * r;
+                float o[6];
+                BT_1D(er, 1, o, 1);
+                for (int q = 0; q < 6; q++)
+                    v[((int64_t)(6 * r + q) * C + c) * p->T + t] = o[q];
+            }
+        }
+    }
+}
+
+/* Transform m (36 x cout x p->T; blocks [b0, b0+T)) back for channels [m0, m1) into out's
+** window, with bias and activation. */
+static void output_tf(const node *n, const view *out, const wplan *p, int b0,
+                      int T, int m0, int m1, const float *mm)
+{
+    const int M = n->cout;
+    for (int co = m0; co < m1; co++) {
+        float *plane = out->p + (int64_t)co * out->ps;
+        const float bias = n->bias ? n->bias[co] : 0.0f;
+        for (int t = 0; t < T; t++) {
+            int b = b0 + t, by = b / p->nbx, bx = b % p->nbx;
+            float m[36], e[24], y[16];
+            for (int x = 0; x < 36; x++)
+                m[x] = mm[((int64_t)x * M + co) * p->T + t];
+            for (int q = 0; q < 6; q++) {  /* columns: e = A^T m (4x6) */
+                const float *mc = m + q;
+                float *ec = e + q;
+                AT_1D(mc, 6, ec, 6);
+            }
+            for (int r = 0; r < 4; r++) {  /* rows: (A^T m) A (4x4) */
+                const float *er = e + 6 * r;
+                float *yr = y + 4 * r;
+                AT_1D(er, 1, yr, 1);
+            }
+            int oy = 4 * by, ox = 4 * bx;
+            int rows = out->h - oy < 4 ? out->h - oy : 4;
+            int cols = out->w - ox < 4 ? out->w - ox : 4;
+            for (int r = 0; r < rows; r++) {
+                float *dst = plane + (int64_t)(oy + r) * out->rs + ox;
+                for (int q = 0; q < cols; q++)
+                    dst[q] = y[4 * r + q] + bias;
+                if (n->act.kind != ACT_NONE)
+                    act_apply(&n->act, dst, cols);
+            }
+        }
+    }
+}
+
+static void gemm(const node *n, int x, int T, const float *v, float *mm)
+{
+    const int M = n->cout, C = n->cin;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
+                n->wino + (int64_t)x * M * C, C, v + (int64_t)x * C * T, T,
+                0.0f, mm + (int64_t)x * M * T, T);
+}
+
+void winograd_forward(const node *n, const view *in, const view *out,
+                      float *ws, int threads)
+{
+    const wplan p = plan(n, out->h, out->w);
+    const size_t vin = 36 * (size_t)p.T * n->cin;
+    const size_t one = vin + 36 * (size_t)p.T * n->cout;
+    if (!p.shared) {
+        #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+        for (int bi = 0; bi < p.batches; bi++) {
+            int b0 = bi * p.T, T = p.nb - b0 < p.T ? p.nb - b0 : p.T;
+            float *v = ws + (size_t)omp_get_thread_num() * one, *mm = v + vin;
+            /* a short last batch keeps the full batch's strides (T) */
+            input_tf(n, in, out, &p, b0, T, 0, n->cin, v);
+            if (T < p.T)
+                for (int x = 0; x < 36; x++)
+                    for (int c = 0; c < n->cin; c++)
+                        memset(v + ((int64_t)x * n->cin + c) * p.T + T, 0,
+                               sizeof(float) * (p.T - T));
+            for (int x = 0; x < 36; x++)
+                gemm(n, x, p.T, v, mm);
+            output_tf(n, out, &p, b0, T, 0, n->cout, mm);
+        }
+        return;
+    }
+    float *v = ws, *mm = ws + vin;
+    #pragma omp parallel num_threads(threads)
+    for (int bi = 0; bi < p.batches; bi++) {
+        int b0 = bi * p.T, T = p.nb - b0 < p.T ? p.nb - b0 : p.T;
+        #pragma omp for schedule(static)
+        for (int c = 0; c < n->cin; c++) {
+            input_tf(n, in, out, &p, b0, T, c, c + 1, v);
+            if (T < p.T)
+                for (int x = 0; x < 36; x++)
+                    memset(v + ((int64_t)x * n->cin + c) * p.T + T, 0,
+                           sizeof(float) * (p.T - T));
+        }
+        #pragma omp for schedule(dynamic, 1)
+        for (int x = 0; x < 36; x++)
+            gemm(n, x, p.T, v, mm);
+        #pragma omp for schedule(static)
+        for (int co = 0; co < n->cout; co++)
+            output_tf(n, out, &p, b0, T, co, co + 1, mm);
+    }
+}
