@@ -108,12 +108,13 @@ void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
     }
 }
 
-/* bias + activation on rows [m0, m0+mn) of columns [n0, n0+nt). */
-static void epilogue(const node *n, float *out, int64_t N, int m0, int mn,
+/* bias + activation on rows [m0, m0+mn) of columns [n0, n0+nt); ldc is
+** the distance between output channels. */
+static void epilogue(const node *n, float *out, int64_t ldc, int m0, int mn,
                      int64_t n0, int nt)
 {
     for (int m = m0; m < m0 + mn; m++) {
-        float *o = out + (int64_t)m * N + n0;
+        float *o = out + (int64_t)m * ldc + n0;
         const float b = n->bias ? n->bias[m] : 0.0f;
         for (int j = 0; j < nt; j++)
             o[j] += b;
@@ -145,7 +146,7 @@ static void depthwise(const node *n, const view *in, const view *out,
                             s += row[ix] * k[ky * n->kw + kx];
                     }
                 }
-                y[(int64_t)oy * OW + ox] = s;
+                y[(int64_t)oy * out->rs + ox] = s;
             }
         epilogue(n, out->p, out->ps, c, 1, 0, OH * OW);
     }
@@ -162,13 +163,17 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
         winograd_forward(n, in, outv, ws, threads);
         return;
     }
+    /* out's rows are contiguous (rs == w); its channels ps apart */
     float *out = outv->p;
     const int G = n->groups, M = n->cout / G, cg = n->cin / G;
-    const int64_t K = p->K, N = p->N;
+    const int64_t K = p->K, N = p->N, ldc = outv->ps;
     const int oy0 = outv->y0, ox0 = outv->x0, ow = outv->w;
-    /* the input window is the output window, stored contiguously */
-    const int direct = p->direct && in->y0 == oy0 && in->x0 == ox0 &&
-                       in->h == outv->h && in->w == ow && in->rs == ow;
+    /* 1x1: the input rows of the output window, stored as whole rows of
+    ** the same columns, already are the K x N matrix */
+    const int direct = p->direct && in->x0 == ox0 && in->w == ow &&
+                       in->rs == ow && in->y0 <= oy0 &&
+                       in->y0 + in->h >= oy0 + outv->h;
+    const float *in_rows = in->p + (int64_t)(oy0 - in->y0) * in->rs;
     if (!p->shared) {
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
         for (int t = 0; t < p->n_tiles; t++) {
@@ -179,7 +184,7 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
                 const float *b;
                 int ldb;
                 if (direct) {
-                    b = in->p + (int64_t)g * cg * in->ps + n0;
+                    b = in_rows + (int64_t)g * cg * in->ps + n0;
                     ldb = (int)in->ps;
                 } else {
                     im2col_tile(in, g * cg, cg, n, oy0, ox0, ow, n0, nt, col);
@@ -189,9 +194,9 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, nt,
                             (int)K, 1.0f, n->weight + (int64_t)g * M * K,
                             (int)K, b, ldb, 0.0f,
-                            out + (int64_t)g * M * N + n0, (int)N);
+                            out + (int64_t)g * M * ldc + n0, (int)ldc);
             }
-            epilogue(n, out, N, 0, n->cout, n0, nt);
+            epilogue(n, out, ldc, 0, n->cout, n0, nt);
         }
         return;
     }
@@ -202,7 +207,7 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
         int64_t n0 = (int64_t)t * p->tile;
         int nt = (int)(N - n0 < p->tile ? N - n0 : p->tile);
         for (int g = 0; g < G; g++) {
-            const float *b = in->p + (int64_t)g * cg * in->ps + n0;
+            const float *b = in_rows + (int64_t)g * cg * in->ps + n0;
             int ldb = (int)in->ps;
             if (!direct) {
                 #pragma omp for schedule(static)
@@ -218,9 +223,9 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mn, nt,
                             (int)K, 1.0f,
                             n->weight + ((int64_t)g * M + m0) * K, (int)K, b,
-                            ldb, 0.0f, out + ((int64_t)g * M + m0) * N + n0,
-                            (int)N);
-                epilogue(n, out, N, g * M + m0, mn, n0, nt);
+                            ldb, 0.0f, out + ((int64_t)g * M + m0) * ldc + n0,
+                            (int)ldc);
+                epilogue(n, out, ldc, g * M + m0, mn, n0, nt);
             }
         }
     }

@@ -93,7 +93,7 @@ fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
 }
 
 void image_preprocess(const fcn_model *m, const fcn_image *img, int y0,
-                      int x0, int h, int w, float *dst)
+                      int x0, int h, int w, float *dst, int64_t ps)
 {
     const int C = img->c, bgr = !strcmp(m->color, "bgr");
     for (int c = 0; c < C; c++) {
@@ -102,7 +102,7 @@ void image_preprocess(const fcn_model *m, const fcn_image *img, int y0,
         for (int y = 0; y < h; y++) {
             const unsigned char *src =
                 img->pixels + ((int64_t)(y0 + y) * img->w + x0) * C + sc;
-            float *d = dst + ((int64_t)c * h + y) * w;
+            float *d = dst + c * ps + (int64_t)y * w;
             for (int x = 0; x < w; x++)
                 d[x] = src[(int64_t)x * C] * a + b;
         }
@@ -124,7 +124,7 @@ fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
         fcn_image_free(&img);
         return fcn_error(FCN_ERR_NOMEM, "out of memory for image %s", path);
     }
-    image_preprocess(m, &img, 0, 0, img.h, img.w, t);
+    image_preprocess(m, &img, 0, 0, img.h, img.w, t, (int64_t)img.h * img.w);
     out->data = t;
     out->c = img.c;
     out->h = img.h;

@@ -225,8 +225,9 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
 /* The caller sets omp_set_num_threads(threads) first (fcn_session_run
 ** does): OpenMP OpenBLAS sizes its team from that ICV whenever it is called
 ** outside an active parallel region, which includes threads == 1.
-** out's window must have p's out_h x out_w; in's window must cover every
-** input pixel inside the map that out's window reads. */
+** out's window must have p's out_h x out_w, rows contiguous (rs == w);
+** in's window must cover every input pixel inside the map that out's
+** window reads. */
 void conv_forward(const node *n, const conv_plan *p, const view *in,
                   const view *out, float *ws, int threads);
 /* im2col of output pixels [n0, n0+nt) of an output window (row-major,
@@ -260,10 +261,10 @@ void pool_forward(const node *n, int max, const view *in, const view *out,
 void pad_forward(const node *n, const view *in, const view *out,
                  int threads);
 
-/* Preprocess rows [y0, y0+h), columns [x0, x0+w) of img into dst
-** (C x h x w floats). */
+/* Preprocess rows [y0, y0+h), columns [x0, x0+w) of img into dst: C
+** planes ps floats apart, rows w floats apart. */
 void image_preprocess(const fcn_model *m, const fcn_image *img, int y0,
-                      int x0, int h, int w, float *dst);
+                      int x0, int h, int w, float *dst, int64_t ps);
 
 /* Output size of a window op along one axis; < 1 when it does not fit. */
 int window_out(int in, int k, int s, int d, int pa, int pb, int ceil_mode);

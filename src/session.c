@@ -1,18 +1,22 @@
 /*
 ** session.c: the plan for one input size, and the run loop.
 **
-** A session runs the network on spatial tiles of the score map, so that
-** memory is bounded by the tile, not by the photo: for a tile of output
-** cells, the window each tensor must provide is propagated backwards
-** through the graph (a window op with kernel k, stride s, padding p needs
-** input rows [o0*s - p, (o1-1)*s - p + k) clipped to the map), every layer
-** computes just its window, and padding applies only at the true border of
-** each map. The tiled score map therefore equals the untiled one. When the
-** whole map fits the memory limit there is a single tile.
+** Memory is bounded by the tile, not by the photo. The score map is cut
+** into bands of columns, and each band is computed in strips of rows, top
+** to bottom. For a strip, the window each tensor must provide is propagated
+** backwards through the graph (a window op with kernel k, stride s,
+** dilation d, leading padding p needs input rows [o0*s - p, (o1-1)*s - p +
+** (k-1)*d + 1), clipped to the map; the union where a tensor feeds several
+** layers). Every layer computes only the rows of its window that the
+** previous strip did not: rows still needed are kept, moved to the top of
+** the tensor's buffer. Padding applies only at the true border of each map.
+** So strips cost nothing extra, and bands recompute only the column halo
+** at their sides; the result equals the untiled one (to SGEMM rounding).
+** When everything fits the memory limit there is a single band and strip.
 **
-** Per tensor, the arena holds the largest window over all tiles; tensors
-** share arena space by liveness (first fit). One allocation per session;
-** run never allocates.
+** A tensor whose rows are needed by the next strip keeps its buffer for
+** the whole band; the others share arena space by liveness (first fit).
+** One allocation per session; run never allocates.
 */
 #include <omp.h>
 #include <string.h>
@@ -29,11 +33,17 @@ struct fcn_session {
     const fcn_model *m;
     int h, w, threads;
     shape *shapes;        /* whole maps, per tensor */
-    int tile_h, tile_w;   /* score-map cells per tile */
-    int tiles_y, tiles_x;
-    rect *req;            /* per tensor: its window for the current tile */
-    size_t *cap;          /* per tensor: largest window, in floats */
+    int tile_h, tile_w;   /* score-map cells per strip, per band */
+    int tiles_y, tiles_x; /* strips per band, bands */
+    rect *req;            /* per tensor: its window for the current strip */
+    rect *prev;           /* per tensor: the previous strip's (planning) */
+    int *have;            /* per tensor: rows [req.y0, have) are computed */
+    int *rows;            /* per tensor: buffer rows (largest strip window) */
+    int *wmax;            /* per tensor: widest window */
+    char *keep;           /* per tensor: rows carry over to the next strip */
+    size_t *cap;          /* per tensor: buffer size in floats */
     size_t *offset;       /* per tensor, in floats, into mem */
+    double work;          /* planning: estimated multiply-adds per run */
     conv_plan *conv;      /* per node: plan of the first tile (for stats) */
     double *seconds;      /* per node, last run, summed over tiles */
     float *scores;        /* classes x out_h x out_w */
@@ -47,6 +57,11 @@ void fcn_session_free(fcn_session *s)
         return;
     fcn_free(s->shapes);
     fcn_free(s->req);
+    fcn_free(s->prev);
+    fcn_free(s->have);
+    fcn_free(s->rows);
+    fcn_free(s->wmax);
+    fcn_free(s->keep);
     fcn_free(s->cap);
     fcn_free(s->offset);
     fcn_free(s->conv);
@@ -125,8 +140,21 @@ static void tile_rects(const fcn_session *s, int th, int tw, int ty, int tx,
     }
 }
 
-/* Plan th x tw tiles: per-tensor capacities, arena layout by liveness,
-** workspace. Returns the bytes of arena + workspace, or 0 on OOM. */
+/* Rows of tensor t that strip `cur` computes, given the previous strip's
+** window `prev` of the same band (h == 0: first strip). */
+static int new_rows_from(rect prev, rect cur)
+{
+    int done = prev.h > 0 ? prev.y0 + prev.h : cur.y0;
+    if (done < cur.y0)
+        done = cur.y0;
+    int n = cur.y0 + cur.h - done;
+    return n > 0 ? n : 0;
+}
+
+/* Plan bands of tw and strips of th score-map cells: per-tensor buffers,
+** which tensors carry rows between strips, the arena layout, workspace
+** (for one thread) and the estimated work. Returns the bytes of arena +
+** one thread's workspace, or 0 on OOM. */
 static size_t plan_tiles(fcn_session *s, int th, int tw)
 {
     const fcn_model *m = s->m;
@@ -136,57 +164,95 @@ static size_t plan_tiles(fcn_session *s, int th, int tw)
     s->tile_w = tw;
     s->tiles_y = (out.h + th - 1) / th;
     s->tiles_x = (out.w + tw - 1) / tw;
-    memset(s->cap, 0, sizeof(size_t) * nt);
+    memset(s->rows, 0, sizeof(int) * nt);
+    memset(s->wmax, 0, sizeof(int) * nt);
+    memset(s->keep, 0, (size_t)nt);
     s->ws_floats = 0;
-    for (int ty = 0; ty < s->tiles_y; ty++)
-        for (int tx = 0; tx < s->tiles_x; tx++) {
+    s->work = 0;
+    for (int tx = 0; tx < s->tiles_x; tx++) {
+        memset(s->prev, 0, sizeof(rect) * nt);
+        for (int ty = 0; ty < s->tiles_y; ty++) {
             tile_rects(s, th, tw, ty, tx, s->req);
             for (int t = 0; t < nt; t++) {
-                size_t f = round16((size_t)s->shapes[t].c * s->req[t].h *
-                                   s->req[t].w);
-                if (f > s->cap[t])
-                    s->cap[t] = f;
+                rect r = s->req[t], q = s->prev[t];
+                if (r.h > s->rows[t])
+                    s->rows[t] = r.h;
+                if (r.w > s->wmax[t])
+                    s->wmax[t] = r.w;
+                if (ty > 0 && q.h > 0 && r.h > 0 && r.y0 < q.y0 + q.h)
+                    s->keep[t] = 1;
             }
             for (int i = 0; i < m->n_nodes; i++) {
                 const node *n = &m->nodes[i];
                 rect r = s->req[n->out];
-                if (n->op != OP_CONV || r.h <= 0 || r.w <= 0)
+                int nr = new_rows_from(s->prev[n->out], r);
+                if (r.h <= 0 || r.w <= 0 || nr <= 0)
                     continue;
-                conv_plan p;
-                conv_plan_window(n, r.h, r.w, s->threads, &p);
-                if (ty == 0 && tx == 0)
-                    s->conv[i] = p;
-                if (p.ws_floats > s->ws_floats)
-                    s->ws_floats = p.ws_floats;
+                double cells = (double)nr * r.w * s->shapes[n->out].c;
+                if (n->op == OP_CONV) {
+                    conv_plan p;
+                    conv_plan_window(n, nr, r.w, 1, &p);
+                    if (ty == 0 && tx == 0)
+                        s->conv[i] = p;
+                    if (p.ws_floats > s->ws_floats)
+                        s->ws_floats = p.ws_floats;
+                    cells *= (double)p.K * (n->wino ? 0.25 : 1.0);
+                }
+                /* plus a fixed cost per layer call (threads, small GEMMs),
+                ** so that a choice between equal work takes fewer strips */
+                s->work += cells + 1e6;
             }
+            memcpy(s->prev, s->req, sizeof(rect) * nt);
         }
-    /* Liveness: a tensor is free after its last reader; the input slot
-    ** (images are preprocessed into it tile by tile) lives until its last
-    ** reader too. First fit among the live tensors. */
-    int *last = fcn_malloc(sizeof(int) * nt), *live = fcn_malloc(sizeof(int) * nt);
-    if (!last || !live) {
-        fcn_free(last);
-        fcn_free(live);
-        return 0;
     }
     for (int t = 0; t < nt; t++)
+        s->cap[t] = round16((size_t)s->shapes[t].c * s->rows[t] * s->wmax[t]);
+    /* Layout: tensors that carry rows live through the whole band; the
+    ** others from their producer to their last reader. The input slot
+    ** (images are preprocessed into it) counts as produced first. */
+    int *first = fcn_malloc(sizeof(int) * nt), *last = fcn_malloc(sizeof(int) * nt),
+        *order = fcn_malloc(sizeof(int) * nt), *live = fcn_malloc(sizeof(int) * nt);
+    if (!first || !last || !order || !live) {
+        fcn_free(first); fcn_free(last); fcn_free(order); fcn_free(live);
+        return 0;
+    }
+    for (int t = 0; t < nt; t++) {
+        first[t] = t - 1;
         last[t] = t - 1;
+    }
     for (int i = 0; i < m->n_nodes; i++)
         for (int j = 0; j < m->nodes[i].n_in; j++)
             if (last[m->nodes[i].in[j]] < i)
                 last[m->nodes[i].in[j]] = i;
     last[m->out_tensor] = m->n_nodes;
-    int n_live = 0;
+    for (int t = 0; t < nt; t++)
+        if (s->keep[t] || t == m->out_tensor) {
+            first[t] = -2;
+            last[t] = m->n_nodes;
+        }
+    /* place long-lived tensors first, then in order of birth */
+    int k = 0;
+    for (int t = 0; t < nt; t++)
+        if (first[t] == -2)
+            order[k++] = t;
+    for (int t = 0; t < nt; t++)
+        if (first[t] != -2)
+            order[k++] = t;
     size_t top = 0;
-    for (int i = -1; i < m->n_nodes; i++) {
-        int t = i < 0 ? 0 : m->nodes[i].out;
+    for (int a = 0; a < nt; a++) {
+        int t = order[a], n_live = 0;
+        for (int b = 0; b < a; b++) {  /* placed tensors whose life overlaps */
+            int u = order[b];
+            if (first[u] <= last[t] && first[t] <= last[u])
+                live[n_live++] = u;
+        }
         size_t need = s->cap[t], best = (size_t)-1;
-        for (int k = -1; k < n_live; k++) {
-            size_t o = k < 0 ? 0 : s->offset[live[k]] + s->cap[live[k]];
+        for (int c = -1; c < n_live; c++) {
+            size_t o = c < 0 ? 0 : s->offset[live[c]] + s->cap[live[c]];
             int ok = 1;
             for (int q = 0; q < n_live && ok; q++) {
-                size_t a = s->offset[live[q]], b = a + s->cap[live[q]];
-                ok = o + need <= a || o >= b;
+                size_t lo = s->offset[live[q]], hi = lo + s->cap[live[q]];
+                ok = o + need <= lo || o >= hi;
             }
             if (ok && o < best)
                 best = o;
@@ -194,17 +260,32 @@ static size_t plan_tiles(fcn_session *s, int th, int tw)
         s->offset[t] = best;
         if (best + need > top)
             top = best + need;
-        live[n_live++] = t;
-        int k = 0;
-        for (int q = 0; q < n_live; q++)
-            if (last[live[q]] > i)
-                live[k++] = live[q];
-        n_live = k;
     }
-    fcn_free(last);
-    fcn_free(live);
+    fcn_free(first); fcn_free(last); fcn_free(order); fcn_free(live);
     s->arena_floats = top;
     return (top + round16(s->ws_floats)) * sizeof(float);
+}
+
+/* Largest strip height for bands of tw cells that fits `limit`; 0 if none.
+** Leaves the plan of that strip height in s. */
+static int fit_strips(fcn_session *s, int tw, size_t limit)
+{
+    const int OH = s->shapes[s->m->out_tensor].h;
+    size_t b = plan_tiles(s, OH, tw);
+    if (b && b <= limit)
+        return OH;
+    int lo = 0, hi = OH - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        b = plan_tiles(s, mid, tw);
+        if (b && b <= limit)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (lo > 0)
+        plan_tiles(s, lo, tw);
+    return lo;
 }
 
 fcn_status fcn_session_create(const fcn_model *m, int height, int width,
@@ -235,12 +316,18 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     int nt = m->n_tensors;
     s->shapes = fcn_malloc(sizeof(shape) * nt);
     s->req = fcn_malloc(sizeof(rect) * nt);
+    s->prev = fcn_malloc(sizeof(rect) * nt);
+    s->have = fcn_malloc(sizeof(int) * nt);
+    s->rows = fcn_calloc(nt, sizeof(int));
+    s->wmax = fcn_calloc(nt, sizeof(int));
+    s->keep = fcn_calloc(nt, 1);
     s->cap = fcn_calloc(nt, sizeof(size_t));
     s->offset = fcn_calloc(nt, sizeof(size_t));
     s->conv = fcn_calloc(m->n_nodes, sizeof(conv_plan));
     s->seconds = fcn_calloc(m->n_nodes, sizeof(double));
     fcn_status st;
-    if (!s->shapes || !s->req || !s->cap || !s->offset || !s->conv ||
+    if (!s->shapes || !s->req || !s->prev || !s->have || !s->rows ||
+        !s->wmax || !s->keep || !s->cap || !s->offset || !s->conv ||
         !s->seconds) {
         st = fcn_error(FCN_ERR_NOMEM, "out of memory");
         goto fail;
@@ -253,30 +340,43 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
                        "is too large", width, height, os.c, os.h, os.w);
         goto fail;
     }
+    /* Pick the band width (k bands) and strip height that fit the limit
+    ** with the least work: strips cost nothing extra, bands recompute their
+    ** column halo. Planned with one thread's workspace, so that the choice
+    ** (and the result) does not depend on the thread count. */
     size_t bytes;
     if (o.tile) {
         bytes = plan_tiles(s, o.tile < os.h ? o.tile : os.h,
                            o.tile < os.w ? o.tile : os.w);
-    } else if ((bytes = plan_tiles(s, os.h, os.w)) > limit) {
-        /* the largest square tile of score-map cells that fits */
-        int lo = 1, hi = os.h > os.w ? os.h : os.w;
-        while (lo < hi) {
-            int mid = lo + (hi - lo + 1) / 2;
-            size_t b = plan_tiles(s, mid < os.h ? mid : os.h,
-                                  mid < os.w ? mid : os.w);
-            if (b && b <= limit)
-                lo = mid;
-            else
-                hi = mid - 1;
+    } else {
+        static const int bands[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
+        int best_tw = 0, best_th = 0, last_tw = 0;
+        double best_work = 0;
+        for (size_t k = 0; k < sizeof bands / sizeof bands[0]; k++) {
+            int tw = (os.w + bands[k] - 1) / bands[k];
+            if (tw == last_tw)
+                continue;
+            last_tw = tw;
+            int th = fit_strips(s, tw, limit);
+            if (th > 0 && (!best_tw || s->work < best_work * 0.999)) {
+                best_tw = tw;
+                best_th = th;
+                best_work = s->work;
+            }
+            if (th == os.h)
+                break;  /* narrower bands only add halo work */
         }
-        bytes = plan_tiles(s, lo < os.h ? lo : os.h, lo < os.w ? lo : os.w);
-        if (bytes > limit) {
-            st = fcn_error(FCN_ERR_NOMEM, "memory limit %.0f MB is too small:"
-                           " one score-map cell needs %.0f MB of activations "
-                           "and workspace", limit / 1e6, bytes / 1e6);
+        if (!best_tw) {
+            st = fcn_error(FCN_ERR_NOMEM, "memory limit %.0f MB is too "
+                           "small for a %dx%d input: even a strip of one "
+                           "score-map cell does not fit", limit / 1e6, width,
+                           height);
             goto fail;
         }
+        bytes = plan_tiles(s, best_th, best_tw);
     }
+    if (bytes)  /* the other threads' workspace */
+        bytes += (size_t)(s->threads - 1) * s->ws_floats * sizeof(float);
     if (!bytes) {
         st = fcn_error(FCN_ERR_NOMEM, "out of memory planning the session");
         goto fail;
@@ -309,7 +409,8 @@ void fcn_session_shape(const fcn_session *s, fcn_scores *sc)
 
 size_t fcn_session_arena_bytes(const fcn_session *s)
 {
-    return (s->arena_floats + round16(s->ws_floats)) * sizeof(float);
+    return (s->arena_floats + round16(s->ws_floats) +
+            (size_t)(s->threads - 1) * s->ws_floats) * sizeof(float);
 }
 
 void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
@@ -320,30 +421,81 @@ void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
     *n_tiles = s->tiles_y * s->tiles_x;
 }
 
-/* The arena view of tensor t's window in the current tile. */
+/* Tensor t's buffer holds rows [req.y0, req.y0 + rows[t]) of the strip's
+** columns, planes rows[t] * w apart. */
 static view arena_view(const fcn_session *s, int t)
 {
     rect r = s->req[t];
     shape sh = s->shapes[t];
     view v = {s->mem + s->offset[t], sh.c, r.y0, r.x0, r.h, r.w, sh.h, sh.w,
-              r.w, (int64_t)r.h * r.w};
+              r.w, (int64_t)s->rows[t] * r.w};
     return v;
 }
 
-/* Run every layer on the current tile; in0 is the input's window. */
-static void run_tile(fcn_session *s, const view *in0)
+/* Before tensor t gets the strip's new rows: move the rows it keeps (those
+** of the previous strip that this strip's window still covers) to the top
+** of each plane. The band is fixed, so the columns are the same. Returns
+** the first row to compute. */
+static int keep_rows(fcn_session *s, int t)
+{
+    rect r = s->req[t];
+    const int old_y0 = s->prev[t].y0;
+    int done = s->have[t];
+    if (done <= r.y0)
+        return r.y0;
+    if (r.y0 > old_y0) {
+        view v = arena_view(s, t);
+        size_t n = (size_t)(done - r.y0) * r.w;
+        for (int c = 0; c < v.c; c++)
+            memmove(v.p + c * v.ps,
+                    v.p + c * v.ps + (int64_t)(r.y0 - old_y0) * r.w,
+                    n * sizeof(float));
+    }
+    return done;
+}
+
+/* Compute the current strip: for each layer the rows of its window not
+** computed yet. */
+static void run_strip(fcn_session *s, const void *src, int image)
 {
     const fcn_model *m = s->m;
     const int T = s->threads;
     float *ws = s->mem + s->arena_floats;
+    view in0;
+    if (image) {  /* the input slot: keep rows, preprocess the new ones */
+        int r0 = keep_rows(s, 0);
+        in0 = arena_view(s, 0);
+        rect r = s->req[0];
+        if (r.y0 + r.h > r0) {
+            view nv = in0;
+            nv.p += (int64_t)(r0 - r.y0) * r.w;
+            image_preprocess(m, src, r0, r.x0, r.y0 + r.h - r0, r.w, nv.p,
+                             nv.ps);
+        }
+        s->have[0] = r.y0 + r.h;
+    } else {      /* a float input is read in place */
+        rect r = s->req[0];
+        const shape sh = s->shapes[0];
+        in0 = (view){(float *)src + (int64_t)r.y0 * sh.w + r.x0, sh.c, r.y0,
+                     r.x0, r.h, r.w, sh.h, sh.w, sh.w, (int64_t)sh.h * sh.w};
+    }
     for (int i = 0; i < m->n_nodes; i++) {
         const node *n = &m->nodes[i];
-        if (s->req[n->out].h <= 0 || s->req[n->out].w <= 0)
+        const int t = n->out;
+        rect r = s->req[t];
+        if (r.h <= 0 || r.w <= 0)
+            continue;
+        int r0 = keep_rows(s, t);
+        s->have[t] = r.y0 + r.h;
+        if (r0 >= r.y0 + r.h)
             continue;
         view in[FCN_MAX_INPUTS];
         for (int j = 0; j < n->n_in; j++)
-            in[j] = n->in[j] == 0 ? *in0 : arena_view(s, n->in[j]);
-        view y = arena_view(s, n->out);
+            in[j] = n->in[j] == 0 ? in0 : arena_view(s, n->in[j]);
+        view y = arena_view(s, t);  /* the new rows only */
+        y.p += (int64_t)(r0 - r.y0) * r.w;
+        y.h = r.y0 + r.h - r0;
+        y.y0 = r0;
         double t0 = omp_get_wtime();
         switch (n->op) {
         case OP_CONV: {
@@ -386,18 +538,17 @@ static void run_tile(fcn_session *s, const view *in0)
             break;  /* converted away at load */
         }
         s->seconds[i] += omp_get_wtime() - t0;
+        if (t == m->out_tensor) {  /* the new cells into the score map */
+            shape os = s->shapes[t];
+            view whole = {s->scores + (int64_t)y.y0 * os.w + y.x0, os.c,
+                          y.y0, y.x0, y.h, y.w, os.h, os.w, os.w,
+                          (int64_t)os.h * os.w};
+            copy_window(&y, &whole, 0, T);
+        }
     }
-    /* the tile's cells into the score map */
-    view o = arena_view(s, m->out_tensor);
-    shape os = s->shapes[m->out_tensor];
-    view whole = {s->scores + (int64_t)o.y0 * os.w + o.x0, os.c, o.y0, o.x0,
-                  o.h, o.w, os.h, os.w, os.w, (int64_t)os.h * os.w};
-    copy_window(&o, &whole, 0, T);
 }
 
-typedef void (*input_fn)(const fcn_session *s, const void *src, view *v);
-
-static fcn_status run(fcn_session *s, const void *src, input_fn input,
+static fcn_status run(fcn_session *s, const void *src, int image,
                       fcn_scores *out)
 {
     const fcn_model *m = s->m;
@@ -406,40 +557,28 @@ static fcn_status run(fcn_session *s, const void *src, input_fn input,
     int saved = omp_get_max_threads();
     omp_set_num_threads(s->threads);
     memset(s->seconds, 0, sizeof(double) * m->n_nodes);
-    for (int ty = 0; ty < s->tiles_y; ty++)
-        for (int tx = 0; tx < s->tiles_x; tx++) {
-            tile_rects(s, s->tile_h, s->tile_w, ty, tx, s->req);
-            view in0;
-            input(s, src, &in0);
-            run_tile(s, &in0);
+    for (int tx = 0; tx < s->tiles_x; tx++) {
+        for (int t = 0; t < m->n_tensors; t++) {
+            s->have[t] = 0;
+            s->prev[t] = (rect){0, 0, 0, 0};
         }
+        for (int ty = 0; ty < s->tiles_y; ty++) {
+            tile_rects(s, s->tile_h, s->tile_w, ty, tx, s->req);
+            run_strip(s, src, image);
+            memcpy(s->prev, s->req, sizeof(rect) * m->n_tensors);
+        }
+    }
     omp_set_num_threads(saved);
     if (out)
         fcn_session_shape(s, out);
     return FCN_OK;
 }
 
-/* A float input: the tile's window read in place. */
-static void float_input(const fcn_session *s, const void *src, view *v)
-{
-    rect r = s->req[0];
-    const shape sh = s->shapes[0];
-    *v = (view){(float *)src + (int64_t)r.y0 * sh.w + r.x0, sh.c, r.y0, r.x0,
-                r.h, r.w, sh.h, sh.w, sh.w, (int64_t)sh.h * sh.w};
-}
-
-/* An 8-bit image: the tile's window preprocessed into the input slot. */
-static void image_input(const fcn_session *s, const void *src, view *v)
-{
-    *v = arena_view(s, 0);
-    image_preprocess(s->m, src, v->y0, v->x0, v->h, v->w, v->p);
-}
-
 fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out)
 {
     if (!s || !input)
         return fcn_error(FCN_ERR_ARG, "fcn_session_run: NULL argument");
-    return run(s, input, float_input, out);
+    return run(s, input, 0, out);
 }
 
 fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
@@ -451,7 +590,7 @@ fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
         return fcn_error(FCN_ERR_ARG, "image %dx%dx%d does not match the "
                          "session's %dx%dx%d (WxHxC)", img->w, img->h, img->c,
                          s->w, s->h, s->m->in_c);
-    return run(s, img, image_input, out);
+    return run(s, img, 1, out);
 }
 
 int fcn_session_layers(const fcn_session *s, fcn_layer_stats *out, int max)
