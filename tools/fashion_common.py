@@ -61,20 +61,22 @@ def load_split(split, data_dir=DATA_DIR):
 
 # ----------------------------------------------------------- backgrounds
 
+def _interp_matrix(n_out, n_in):
+    """[n_out, n_in] bilinear interpolation weights, aligned corners."""
+    pos = np.linspace(0, n_in - 1, n_out)
+    i0 = np.clip(np.floor(pos).astype(int), 0, n_in - 2)
+    f = pos - i0
+    m = np.zeros((n_out, n_in))
+    m[np.arange(n_out), i0] = 1 - f
+    m[np.arange(n_out), i0 + 1] += f
+    return m
+
+
 def _upsample_bilinear(coarse, h, w):
     """coarse [N, ch, cw] -> [N, h, w], bilinear with aligned corners."""
-    n, ch, cw = coarse.shape
-    ys = np.linspace(0, ch - 1, h)
-    xs = np.linspace(0, cw - 1, w)
-    y0 = np.clip(np.floor(ys).astype(int), 0, ch - 2)
-    x0 = np.clip(np.floor(xs).astype(int), 0, cw - 2)
-    fy = (ys - y0)[None, :, None]
-    fx = (xs - x0)[None, None, :]
-    a = coarse[:, y0][:, :, x0]
-    b = coarse[:, y0][:, :, x0 + 1]
-    c = coarse[:, y0 + 1][:, :, x0]
-    d = coarse[:, y0 + 1][:, :, x0 + 1]
-    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
+    ry = _interp_matrix(h, coarse.shape[1])
+    rx = _interp_matrix(w, coarse.shape[2])
+    return np.matmul(np.matmul(ry, coarse), rx.T)
 
 
 def backgrounds(rng, n, h=WINDOW, w=WINDOW, cells=None, blank_p=0.15):
@@ -90,7 +92,7 @@ def backgrounds(rng, n, h=WINDOW, w=WINDOW, cells=None, blank_p=0.15):
     amp = rng.uniform(0, 12, size=(n, 1, 1))
     sigma = rng.uniform(0, 6, size=(n, 1, 1))
     smooth = _upsample_bilinear(rng.uniform(-1, 1, size=(n,) + tuple(cells)), h, w)
-    bg = base + amp * smooth + sigma * rng.standard_normal((n, h, w))
+    bg = base + amp * smooth + sigma * rng.standard_normal((n, h, w), dtype=np.float32)
     bg = np.clip(bg, 0, 255)
     if blank_p > 0:
         bg[rng.random(n) < blank_p] = 0
