@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -14,6 +15,14 @@
 extern char *openblas_get_config(void);
 extern int openblas_get_parallel(void);
 
+static void free_file(void *file, size_t size, int mapped)
+{
+    if (mapped)
+        munmap(file, size);
+    else
+        fcn_free(file);
+}
+
 void fcn_model_free(fcn_model *m)
 {
     if (!m)
@@ -21,24 +30,31 @@ void fcn_model_free(fcn_model *m)
     for (int i = 0; i < m->n_nodes; i++)
         node_free_weights(&m->nodes[i]);
     arena_free(&m->ar);
+    if (m->file)
+        free_file(m->file, m->file_size, m->file_mapped);
     fcn_free(m);
 }
 
-static fcn_status load_buffer(unsigned char *buf, size_t size,
+/* Parse and convert the file in buf; the model takes buf over (weights
+** that need no change are used in place), also on failure. */
+static fcn_status load_buffer(void *buf, size_t size, int mapped,
                               const fcn_options *opt, fcn_model **out)
 {
-    rd_model rd;
-    fcn_status st = rd_model_parse(buf, size, &rd);  /* owns buf */
-    if (st)
-        return st;
     fcn_model *m = fcn_calloc(1, sizeof *m);
     if (!m) {
-        rd_model_free(&rd);
+        free_file(buf, size, mapped);
         return fcn_error(FCN_ERR_NOMEM, "out of memory");
     }
-    fcn_options defaults = {0};
-    st = graph_build(&rd, opt ? opt : &defaults, m);
-    rd_model_free(&rd);  /* every weight the model keeps was copied */
+    m->file = buf;
+    m->file_size = size;
+    m->file_mapped = mapped;
+    rd_model rd;
+    fcn_status st = rd_model_parse(buf, size, &rd);
+    if (!st) {
+        fcn_options defaults = {0};
+        st = graph_build(&rd, opt ? opt : &defaults, m);
+        rd_model_free(&rd);
+    }
     if (st) {
         fcn_model_free(m);
         return st;
@@ -59,7 +75,7 @@ fcn_status fcn_model_load_memory(const void *data, size_t size,
                          size);
     if (size)
         memcpy(buf, data, size);
-    return load_buffer(buf, size, opt, out);
+    return load_buffer(buf, size, 0, opt, out);
 }
 
 fcn_status fcn_model_load(const char *path, const fcn_options *opt,
@@ -76,22 +92,29 @@ fcn_status fcn_model_load(const char *path, const fcn_options *opt,
         fclose(f);
         return fcn_error(FCN_ERR_IO, "%s: not a regular file", path);
     }
-    long size = (long)sb.st_size;
-    unsigned char *buf = fcn_aligned_alloc((size_t)size);
-    if (!buf) {
-        fclose(f);
-        return fcn_error(FCN_ERR_NOMEM, "%s: out of memory for %ld bytes",
-                         path, size);
+    size_t size = (size_t)sb.st_size;
+    /* Map the file: weights are used in place, and pages never touched
+    ** cost nothing. Read it instead where mapping is not possible. */
+    void *buf = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(f), 0)
+                     : MAP_FAILED;
+    int mapped = buf != MAP_FAILED;
+    if (!mapped) {
+        buf = fcn_aligned_alloc(size);
+        if (!buf) {
+            fclose(f);
+            return fcn_error(FCN_ERR_NOMEM, "%s: out of memory for %zu bytes",
+                             path, size);
+        }
+        size_t got = fread(buf, 1, size, f);
+        if (got != size || ferror(f)) {
+            fclose(f);
+            fcn_free(buf);
+            return fcn_error(FCN_ERR_IO, "%s: read %zu of %zu bytes", path,
+                             got, size);
+        }
     }
-    size_t got = fread(buf, 1, (size_t)size, f);
-    int err = ferror(f);
     fclose(f);
-    if (got != (size_t)size || err) {
-        fcn_free(buf);
-        return fcn_error(FCN_ERR_IO, "%s: read %zu of %ld bytes", path, got,
-                         size);
-    }
-    fcn_status st = load_buffer(buf, (size_t)size, opt, out);
+    fcn_status st = load_buffer(buf, size, mapped, opt, out);
     if (st) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", fcn_last_error());

@@ -308,11 +308,25 @@ fcn_status graph_infer(const fcn_model *m, int h, int w, shape *shapes)
     return st;
 }
 
+int node_own_weight(node *n)
+{
+    if (n->weight_buf)
+        return 1;
+    int64_t cnt = (int64_t)n->cout * (n->cin / n->groups) * n->kh * n->kw;
+    n->weight_buf = fcn_aligned_alloc((size_t)cnt * sizeof(float));
+    if (!n->weight_buf)
+        return 0;
+    memcpy(n->weight_buf, n->weight, (size_t)cnt * sizeof(float));
+    n->weight = n->weight_buf;
+    return 1;
+}
+
 void node_free_weights(node *n)
 {
     fcn_free(n->wino);
     n->wino = NULL;
-    fcn_free(n->weight);
+    fcn_free(n->weight_buf);
+    n->weight_buf = NULL;
     fcn_free(n->bias);
     fcn_free(n->bn_scale);
     fcn_free(n->bn_shift);
@@ -673,8 +687,12 @@ static fcn_status convert_dense(const node *nodes, node *d,
                          "%dx%dx%d = %lld", d->name, d->dense_k, map.c,
                          map.h, map.w, (long long)map.c * map.h * map.w);
     int64_t K = d->dense_k, N = d->dense_n, hw = (int64_t)map.h * map.w;
-    float *w = copy_floats(NULL, N * K), *b = copy_floats(NULL, N);
-    if (!w || !b) {
+    /* channels-first features already are the conv kernel, in place; a
+    ** channels-last flatten needs its inputs reordered */
+    int reorder = hwc && map.c > 1 && hw > 1;
+    float *w = reorder ? copy_floats(NULL, N * K) : NULL,
+          *b = copy_floats(NULL, N);
+    if ((reorder && !w) || !b) {
         fcn_free(w);
         fcn_free(b);
         return fcn_error(FCN_ERR_NOMEM, "out of memory converting '%s'",
@@ -682,19 +700,17 @@ static fcn_status convert_dense(const node *nodes, node *d,
     }
     for (int64_t o = 0; o < N; o++) {
         const float *src = d->dense_w + o * K;
-        float *dst = w + o * K;
-        if (!hwc || map.c == 1 || hw == 1) {
-            memcpy(dst, src, (size_t)K * sizeof(float));
-        } else {  /* i = (y*w + x)*C + c  ->  filter[c][y][x] */
+        float *dst = reorder ? w + o * K : NULL;
+        if (reorder)  /* i = (y*w + x)*C + c  ->  filter[c][y][x] */
             for (int64_t c = 0; c < map.c; c++)
                 for (int64_t p = 0; p < hw; p++)
                     dst[c * hw + p] = src[p * map.c + c];
-        }
         b[o] = d->dense_b ? d->dense_b[o] : 0.0f;
     }
     d->op = OP_CONV;
     d->opname = flat && hw > 1 ? "Dense as conv" : "Dense as 1x1 conv";
-    d->weight = w;
+    d->weight = reorder ? w : (float *)d->dense_w;
+    d->weight_buf = w;
     d->bias = b;
     d->cin = map.c;
     d->cout = (int)N;
@@ -731,12 +747,12 @@ static fcn_status convert(node *nodes, int n_nodes, const shape *shapes,
                 return st;
             break;
         }
-        case OP_CONV: {  /* own the kernel; flip true-convolution kernels */
+        case OP_CONV: {  /* kernels in place; flip true-convolution ones */
             int64_t per = (int64_t)n->kh * n->kw,
                     cnt = (int64_t)n->cout * (n->cin / n->groups) * per;
-            n->weight = copy_floats(n->dense_w, cnt);
+            n->weight = (float *)n->dense_w;
             n->bias = copy_floats(NULL, n->cout);
-            if (!n->weight || !n->bias)
+            if (!n->bias || (n->flip && !node_own_weight(n)))
                 return fcn_error(FCN_ERR_NOMEM, "out of memory");
             for (int o = 0; o < n->cout; o++)
                 n->bias[o] = n->dense_b ? n->dense_b[o] : 0.0f;
@@ -823,6 +839,11 @@ static fcn_status finalize(fcn_model *m, node *nodes, int n_nodes, int out_t)
             continue;
         if (n->op == OP_BN) {
             int64_t per = (int64_t)(p->cin / p->groups) * p->kh * p->kw;
+            if (!node_own_weight(p)) {
+                fcn_free(alias); fcn_free(uses); fcn_free(renum);
+                return fcn_error(FCN_ERR_NOMEM, "out of memory folding '%s'",
+                                 n->name);
+            }
             for (int o = 0; o < p->cout; o++) {
                 for (int64_t k = 0; k < per; k++)
                     p->weight[o * per + k] *= n->bn_scale[o];

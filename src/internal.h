@@ -74,7 +74,7 @@ typedef struct rd_layer {
 
 typedef struct rd_model {
     arena ar;            /* every record above lives here */
-    unsigned char *buf;  /* the file, 64-byte aligned */
+    const unsigned char *buf;  /* the file, 64-byte aligned; not owned */
     size_t size;
     rd_attrs meta;
     uint32_t n_labels;
@@ -83,9 +83,10 @@ typedef struct rd_model {
     rd_layer *layers;
 } rd_model;
 
-/* Parse and check a model.bin held in buf (64-byte aligned, size bytes).
-** Takes ownership of buf (freed by rd_model_free, also on failure). */
-fcn_status rd_model_parse(unsigned char *buf, size_t size, rd_model *out);
+/* Parse and check a model.bin held in buf (64-byte aligned, size bytes),
+** which must outlive the weights' use. rd_model_free frees the records. */
+fcn_status rd_model_parse(const unsigned char *buf, size_t size,
+                          rd_model *out);
 void rd_model_free(rd_model *m);
 
 /* ---- graph.c: typed graph, conversion to an FCN ---- */
@@ -117,7 +118,9 @@ typedef struct node {
     int pt, pl, pb, pr;     /* padding: top, left, bottom, right */
     int groups, cin, cout;
     int flip;               /* conv: kernels trained as true convolution */
-    float *weight;          /* conv: cout x (cin/groups) x kh x kw; owned */
+    float *weight;          /* conv: cout x (cin/groups) x kh x kw; in the
+                               model file (read-only) or in weight_buf */
+    float *weight_buf;      /* owned copy, when the weights had to change */
     float *wino;            /* conv: Winograd F(4x4,3x3) weights, 36 x cout
                                x cin; owned; NULL: im2col path */
     float *bias;            /* conv: cout, owned, may be NULL */
@@ -145,6 +148,9 @@ typedef struct axis_geom {
 
 struct fcn_model {
     arena ar;
+    void *file;              /* model.bin: mapped, or an owned copy */
+    size_t file_size;
+    int file_mapped;         /* 1: munmap it; 0: fcn_free it */
     int in_c, in_h, in_w;
     int classes;
     char color[8], resize[16];
@@ -178,6 +184,9 @@ typedef struct shape {
 ** node and the sizes. */
 fcn_status graph_infer(const fcn_model *m, int h, int w, shape *shapes);
 void node_free_weights(node *n);
+/* Make n->weight a private, writable copy (before folding or flipping);
+** 0 on OOM. */
+int node_own_weight(node *n);
 
 /* ---- kernels (conv.c, ops.c) ---- */
 

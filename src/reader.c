@@ -153,11 +153,8 @@ static fcn_status get_attrs(cursor *c, rd_attrs *out)
 
 void rd_model_free(rd_model *m)
 {
-    if (!m)
-        return;
-    arena_free(&m->ar);
-    fcn_free(m->buf);
-    m->buf = NULL;
+    if (m)
+        arena_free(&m->ar);
 }
 
 static fcn_status parse(rd_model *m)
@@ -303,7 +300,8 @@ static fcn_status parse(rd_model *m)
     return FCN_OK;
 }
 
-fcn_status rd_model_parse(unsigned char *buf, size_t size, rd_model *out)
+fcn_status rd_model_parse(const unsigned char *buf, size_t size,
+                          rd_model *out)
 {
     memset(out, 0, sizeof *out);
     out->buf = buf;
