@@ -1048,8 +1048,8 @@ fcn_status graph_build(const rd_model *rd, const fcn_options *opt,
             continue;
         int wino = winograd_applies(n) &&
                    (opt->winograd == FCN_WINOGRAD_ALWAYS ||
-                    (opt->winograd == FCN_WINOGRAD_AUTO && n->cin >= 16 &&
-                     n->cout >= 16));
+                    (opt->winograd == FCN_WINOGRAD_AUTO && n->cin >= 64 &&
+                     n->cout >= 64 && n->cin + n->cout >= 192));
         if (wino && !winograd_prepare(n)) {
             st = fcn_error(FCN_ERR_NOMEM, "out of memory for the Winograd "
                            "weights of '%s'", n->name);

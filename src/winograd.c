@@ -18,7 +18,7 @@
 
 #include "internal.h"
 
-#define WS_TARGET (2u << 20)  /* bytes of transformed data per batch */
+#define WS_TARGET (8u << 20)  /* bytes of transformed data per batch */
 
 int winograd_applies(const node *n)
 {
@@ -65,7 +65,7 @@ static int batch_blocks(const node *n)
 {
     int64_t t = WS_TARGET / (36 * 4 * (int64_t)(n->cin + n->cout));
     t = t / 16 * 16;
-    return (int)(t < 32 ? 32 : t > 256 ? 256 : t);
+    return (int)(t < 32 ? 32 : t > 512 ? 512 : t);
 }
 
 typedef struct wplan {
@@ -77,10 +77,10 @@ static wplan plan(const node *n, int out_h, int out_w)
     wplan p;
     p.nbx = (out_w + 3) / 4;
     p.nb = ((out_h + 3) / 4) * p.nbx;
-    p.T = batch_blocks(n);
-    if (p.T > p.nb)
-        p.T = p.nb;
-    p.batches = (p.nb + p.T - 1) / p.T;
+    /* equal batches of at most batch_blocks(n) */
+    int tmax = batch_blocks(n);
+    p.batches = (p.nb + tmax - 1) / tmax;
+    p.T = (p.nb + p.batches - 1) / p.batches;
     p.shared = p.batches < 4;
     return p;
 }

@@ -25,6 +25,7 @@ static const char *usage =
     "  --warmup W     untimed runs first (default 2)\n"
     "  --json FILE    write the results as a JSON list\n"
     "  --mem-limit N  bytes for activations (K, M, G suffixes; default 512M)\n"
+    "  --winograd W   3x3 convs as Winograd F(4x4,3x3): auto, never, always\n"
     "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n";
 
 static int die(const char *msg)
@@ -203,6 +204,7 @@ int main(int argc, char **argv)
     int sizes[MAX_LIST][2], n_sizes = 0, threads[MAX_LIST], n_threads = 0;
     int repeat = 10, warmup = 2, layers = 1;
     size_t mem_limit = 0;
+    fcn_options mopt = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int more = i + 1 < argc;
@@ -233,6 +235,16 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--mem-limit") && more) {
             if (!parse_size(argv[++i], &mem_limit))
                 return die("--mem-limit needs a size such as 512M or 2G");
+        } else if (!strcmp(a, "--winograd") && more) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "auto"))
+                mopt.winograd = FCN_WINOGRAD_AUTO;
+            else if (!strcmp(v, "never"))
+                mopt.winograd = FCN_WINOGRAD_NEVER;
+            else if (!strcmp(v, "always"))
+                mopt.winograd = FCN_WINOGRAD_ALWAYS;
+            else
+                return die("--winograd takes auto, never or always");
         } else if (!strcmp(a, "--no-layers")) {
             layers = 0;
         } else if (a[0] == '-' || model_path) {
@@ -247,7 +259,7 @@ int main(int argc, char **argv)
         return 2;
     }
     fcn_model *m = NULL;
-    if (fcn_model_load(model_path, NULL, &m) != FCN_OK)
+    if (fcn_model_load(model_path, &mopt, &m) != FCN_OK)
         return die(fcn_last_error());
     fcn_model_info info;
     fcn_model_get_info(m, &info);
