@@ -171,6 +171,10 @@ typedef struct fcn_image {   /* 8-bit pixels, h x w x c (c = 1 or 3, RGB) */
 fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
                             int out_w, fcn_image *out);
 void fcn_image_free(fcn_image *img);
+/* Resize img to out_w x out_h with the model's filter (stb_image_resize);
+** an axis that shrinks uses the box filter (area averaging). */
+fcn_status fcn_image_resize(const fcn_model *m, const fcn_image *img,
+                            int out_h, int out_w, fcn_image *out);
 /* Run on a decoded image whose size is the session's. */
 fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
                                  fcn_scores *out);

@@ -63,32 +63,56 @@ fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
     if (!px)
         return fcn_error(FCN_ERR_FORMAT, "%s: cannot decode image (%s)", path,
                          stbi_failure_reason());
-    int H = out_h > 0 ? out_h : h, W = out_w > 0 ? out_w : w;
     /* own the pixels with fcn's allocator: one free function */
-    unsigned char *dst = fcn_malloc((size_t)H * W * C);
-    if (!dst) {
+    fcn_image full = {fcn_malloc((size_t)h * w * C), w, h, C};
+    if (!full.pixels) {
         stbi_image_free(px);
         return fcn_error(FCN_ERR_NOMEM, "out of memory for image %s", path);
     }
-    if (H == h && W == w) {
-        memcpy(dst, px, (size_t)H * W * C);
-    } else {
-        stbir_filter filt = !strcmp(m->resize, "area") ? STBIR_FILTER_BOX
-                                                       : STBIR_FILTER_TRIANGLE;
-        if (!stbir_resize_uint8_generic(px, w, h, 0, dst, W, H, 0, C,
-                                        STBIR_ALPHA_CHANNEL_NONE, 0,
-                                        STBIR_EDGE_CLAMP, filt,
-                                        STBIR_COLORSPACE_LINEAR, NULL)) {
-            stbi_image_free(px);
-            fcn_free(dst);
-            return fcn_error(FCN_ERR_NOMEM, "cannot resize %s", path);
-        }
-    }
+    memcpy(full.pixels, px, (size_t)h * w * C);
     stbi_image_free(px);
-    out->pixels = dst;
-    out->w = W;
-    out->h = H;
-    out->c = C;
+    if ((out_h <= 0 || out_h == h) && (out_w <= 0 || out_w == w)) {
+        *out = full;
+        return FCN_OK;
+    }
+    fcn_status st = fcn_image_resize(m, &full, out_h > 0 ? out_h : h,
+                                     out_w > 0 ? out_w : w, out);
+    fcn_image_free(&full);
+    return st;
+}
+
+fcn_status fcn_image_resize(const fcn_model *m, const fcn_image *img,
+                            int out_h, int out_w, fcn_image *out)
+{
+    if (!m || !img || !img->pixels || !out)
+        return fcn_error(FCN_ERR_ARG, "fcn_image_resize: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (out_h < 1 || out_w < 1 || out_h > MAX_IMAGE_DIM ||
+        out_w > MAX_IMAGE_DIM || (int64_t)out_h * out_w > MAX_IMAGE_PIXELS)
+        return fcn_error(FCN_ERR_ARG, "resize to %dx%d is impossible", out_w,
+                         out_h);
+    unsigned char *dst = fcn_malloc((size_t)out_h * out_w * img->c);
+    if (!dst)
+        return fcn_error(FCN_ERR_NOMEM, "out of memory resizing to %dx%d",
+                         out_w, out_h);
+    /* The model's filter; but Debian's stb_image_resize 0.97 fails an
+    ** assertion for some triangle-filter downscaling ratios
+    ** (nothings/stb#1449), so an axis that shrinks uses the box filter,
+    ** which averages the area as a downscaling filter should. */
+    int area = !strcmp(m->resize, "area");
+    stbir_filter fh = area || out_w < img->w ? STBIR_FILTER_BOX
+                                             : STBIR_FILTER_TRIANGLE;
+    stbir_filter fv = area || out_h < img->h ? STBIR_FILTER_BOX
+                                             : STBIR_FILTER_TRIANGLE;
+    if (!stbir_resize(img->pixels, img->w, img->h, 0, dst, out_w, out_h, 0,
+                      STBIR_TYPE_UINT8, img->c, STBIR_ALPHA_CHANNEL_NONE, 0,
+                      STBIR_EDGE_CLAMP, STBIR_EDGE_CLAMP, fh, fv,
+                      STBIR_COLORSPACE_LINEAR, NULL)) {
+        fcn_free(dst);
+        return fcn_error(FCN_ERR_NOMEM, "cannot resize to %dx%d", out_w,
+                         out_h);
+    }
+    *out = (fcn_image){dst, out_w, out_h, img->c};
     return FCN_OK;
 }
 

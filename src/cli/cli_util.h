@@ -8,6 +8,31 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* A whole decimal number in [lo, hi]; 0 if s is anything else. */
+static inline int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* A number in [lo, hi]; 0 if s is anything else. */
+static inline int parse_double(const char *s, double lo, double hi,
+                               double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi))
+        return 0;
+    *out = v;
+    return 1;
+}
+
 /* "512M", "2G", "65536", "1.5G" -> bytes; 0 on a bad or zero size. */
 static inline int parse_size(const char *s, size_t *out)
 {

@@ -34,17 +34,6 @@ static int fail(const char *msg)
     return 1;
 }
 
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return 0;
-    *out = (int)v;
-    return 1;
-}
-
 static int ends_with(const char *s, const char *suf)
 {
     size_t a = strlen(s), b = strlen(suf);
@@ -87,11 +76,15 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--out") && more) {
             out_path = argv[++i];
         } else if (!strcmp(a, "--top") && more) {
-            if (!parse_int(argv[++i], 1, 1000, &top))
+            long v;
+            if (!parse_int(argv[++i], 1, 1000, &v))
                 return fail("--top needs a number from 1 to 1000");
+            top = (int)v;
         } else if (!strcmp(a, "--threads") && more) {
-            if (!parse_int(argv[++i], 1, 1024, &threads))
+            long v;
+            if (!parse_int(argv[++i], 1, 1024, &v))
                 return fail("--threads needs a number from 1 to 1024");
+            threads = (int)v;
         } else if (!strcmp(a, "--resize") && more) {
             const char *v = argv[++i];
             char extra;
