@@ -6,7 +6,21 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "fcn.h"
+
+/* The model's label of class c, or "class c" in buf. */
+static inline const char *class_label(const fcn_model *m, int c, char *buf,
+                                      size_t n)
+{
+    const char *l = fcn_model_label(m, c);
+    if (l)
+        return l;
+    snprintf(buf, n, "class %d", c);
+    return buf;
+}
 
 /* A whole decimal number in [lo, hi]; 0 if s is anything else. */
 static inline int parse_int(const char *s, long lo, long hi, long *out)

@@ -275,14 +275,6 @@ static int to_rgb(const fcn_image *img, rgb *out)
     return 1;
 }
 
-static const char *class_label(const fcn_model *m, int c, char *buf, size_t n)
-{
-    const char *l = fcn_model_label(m, c);
-    if (l)
-        return l;
-    snprintf(buf, n, "class %d", c);
-    return buf;
-}
 
 static void draw_boxes(rgb *im, const fcn_model *m, const fcn_detection *d,
                        size_t n)

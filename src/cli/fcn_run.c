@@ -52,14 +52,6 @@ static int by_score(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static const char *label(const fcn_model *m, int c, char *buf, size_t n)
-{
-    const char *l = fcn_model_label(m, c);
-    if (l)
-        return l;
-    snprintf(buf, n, "class %d", c);
-    return buf;
-}
 
 int main(int argc, char **argv)
 {
@@ -221,7 +213,7 @@ int main(int argc, char **argv)
             continue;
         shown++;
         printf("  %-20s %10.4f  cell (%d,%d)  window %d,%d,%d,%d\n",
-               label(m, best[k].cls, b1, sizeof b1), best[k].score, best[k].y,
+               class_label(m, best[k].cls, b1, sizeof b1), best[k].score, best[k].y,
                best[k].x, best[k].x * sc.geom.stride_w + sc.geom.offset_w,
                best[k].y * sc.geom.stride_h + sc.geom.offset_h, sc.geom.rf_w,
                sc.geom.rf_h);
@@ -250,7 +242,7 @@ int main(int argc, char **argv)
             const char *l = fcn_model_label(m, c);
             if (!l || strcmp(l, "background"))
                 printf(" %c=%s", c < 10 ? '0' + c : 'a' + c - 10,
-                       label(m, c, b1, sizeof b1));
+                       class_label(m, c, b1, sizeof b1));
         }
         putchar('\n');
     }
@@ -267,7 +259,7 @@ int main(int argc, char **argv)
             qsort(r, (size_t)C, sizeof *r, by_score);
             printf("  (%d,%d)", p / sc.out_w, p % sc.out_w);
             for (int k = 0; k < top && k < C; k++)
-                printf("  %s %.4f", label(m, r[k].cls, b1, sizeof b1),
+                printf("  %s %.4f", class_label(m, r[k].cls, b1, sizeof b1),
                        r[k].score);
             putchar('\n');
         }
