@@ -53,9 +53,9 @@ typedef enum fcn_gap_mode {
 
 /* Which 3x3 stride-1 convolutions run as Winograd F(4x4, 3x3). */
 typedef enum fcn_winograd {
-    FCN_WINOGRAD_AUTO = 0,   /* where both channel counts are >= 64 and
-                                their sum >= 192 (elsewhere im2col + SGEMM
-                                measured faster: docs/engine.md) */
+    FCN_WINOGRAD_AUTO = 0,   /* where both channel counts are >= 64, and
+                                per map size where it measured faster than
+                                im2col + SGEMM (docs/engine.md) */
     FCN_WINOGRAD_NEVER = 1,  /* im2col + SGEMM everywhere */
     FCN_WINOGRAD_ALWAYS = 2  /* every 3x3 stride-1 undilated ungrouped conv */
 } fcn_winograd;

@@ -1049,7 +1049,8 @@ fcn_status graph_build(const rd_model *rd, const fcn_options *opt,
         int wino = winograd_applies(n) &&
                    (opt->winograd == FCN_WINOGRAD_ALWAYS ||
                     (opt->winograd == FCN_WINOGRAD_AUTO && n->cin >= 64 &&
-                     n->cout >= 64 && n->cin + n->cout >= 192));
+                     n->cout >= 64));
+        n->wino_auto = opt->winograd == FCN_WINOGRAD_AUTO;
         if (wino && !winograd_prepare(n)) {
             st = fcn_error(FCN_ERR_NOMEM, "out of memory for the Winograd "
                            "weights of '%s'", n->name);

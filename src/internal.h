@@ -123,6 +123,8 @@ typedef struct node {
     float *weight_buf;      /* owned copy, when the weights had to change */
     float *wino;            /* conv: Winograd F(4x4,3x3) weights, 36 x cout
                                x cin; owned; NULL: im2col path */
+    int wino_auto;          /* chosen by FCN_WINOGRAD_AUTO: used only on
+                               windows where it measured faster */
     float *bias;            /* conv: cout, owned, may be NULL */
     act_param act;          /* conv: fused activation; OP_ACT: the op */
     /* pools */
