@@ -167,11 +167,6 @@ int window_out(int in, int k, int s, int d, int pa, int pb, int ceil_mode)
     return o > FCN_MAX_DIM ? 0 : (int)o;
 }
 
-static const char *node_kind(const node *n)
-{
-    return n->opname;
-}
-
 /* Shape of node n's output from its input shapes. msg gets the reason. */
 static int infer_node(const node *n, const shape *const *in, shape *out,
                       char *msg, size_t msz)
@@ -281,12 +276,12 @@ static fcn_status infer_all(const node *nodes, int n_nodes, shape input,
             in[j] = &shapes[n->in[j]];
         if (!infer_node(n, in, &shapes[n->out], msg, sizeof msg))
             return fcn_error(FCN_ERR_SHAPE, "layer '%s' (%s): %s", n->name,
-                             node_kind(n), msg);
+                             n->opname, msg);
         int64_t e = (int64_t)shapes[n->out].c * shapes[n->out].h *
                     shapes[n->out].w;
         if (check_size && e > ((int64_t)1 << 34))
             return fcn_error(FCN_ERR_NOMEM, "layer '%s' (%s): output of "
-                             "%lld floats is too large", n->name, node_kind(n),
+                             "%lld floats is too large", n->name, n->opname,
                              (long long)e);
     }
     return FCN_OK;

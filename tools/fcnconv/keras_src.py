@@ -421,6 +421,18 @@ class _T:
                                       "channels_last" if self.layout == "cl" else "channels_first")
 
 
+def _window_attrs(kh, kw, sh, sw, dh, dw, pads):
+    """model.bin Conv attributes, defaults left out."""
+    attrs = {"kernel": [kh, kw]}
+    if (sh, sw) != (1, 1):
+        attrs["stride"] = [sh, sw]
+    if any(pads):
+        attrs["pad"] = list(pads)
+    if (dh, dw) != (1, 1):
+        attrs["dilation"] = [dh, dw]
+    return attrs
+
+
 def _pair(v, where, what):
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         return int(v), int(v)
@@ -822,13 +834,7 @@ class _Translator:
             self.check_shape(node, "bias", ws["bias"], (filters,))
         pt, pb, oh = self.window(node, pad, x.h, kh, sh, dh, allow_full=True)
         pl, pr, ow = self.window(node, pad, x.w, kw, sw, dw, allow_full=True)
-        attrs = {"kernel": [kh, kw]}
-        if (sh, sw) != (1, 1):
-            attrs["stride"] = [sh, sw]
-        if any((pt, pl, pb, pr)):
-            attrs["pad"] = [pt, pl, pb, pr]
-        if (dh, dw) != (1, 1):
-            attrs["dilation"] = [dh, dw]
+        attrs = _window_attrs(kh, kw, sh, sw, dh, dw, (pt, pl, pb, pr))
         if groups > 1:
             attrs["groups"] = groups
         if self.theano:
@@ -850,13 +856,7 @@ class _Translator:
         wt = kernel.transpose(2, 3, 0, 1).reshape(x.c * mult, 1, kh, kw)
         pt, pb, oh = self.window(node, c.get("padding", "valid"), x.h, kh, sh, dh)
         pl, pr, ow = self.window(node, c.get("padding", "valid"), x.w, kw, sw, dw)
-        attrs = {"kernel": [kh, kw]}
-        if (sh, sw) != (1, 1):
-            attrs["stride"] = [sh, sw]
-        if any((pt, pl, pb, pr)):
-            attrs["pad"] = [pt, pl, pb, pr]
-        if (dh, dw) != (1, 1):
-            attrs["dilation"] = [dh, dw]
+        attrs = _window_attrs(kh, kw, sh, sw, dh, dw, (pt, pl, pb, pr))
         if x.c > 1:
             attrs["groups"] = x.c
         return attrs, wt, x.c * mult, oh, ow
