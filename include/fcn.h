@@ -60,9 +60,17 @@ typedef enum fcn_winograd {
     FCN_WINOGRAD_ALWAYS = 2  /* every 3x3 stride-1 undilated ungrouped conv */
 } fcn_winograd;
 
+/* Which matrix multiply runs the convolutions. */
+typedef enum fcn_gemm {
+    FCN_GEMM_AUTO = 0,  /* fcn's AVX2/FMA kernel on weights packed at load,
+                           where the CPU has AVX2 and FMA; else OpenBLAS */
+    FCN_GEMM_BLAS = 1   /* OpenBLAS SGEMM on the weights as stored */
+} fcn_gemm;
+
 typedef struct fcn_options {   /* a zeroed struct means defaults */
     fcn_gap_mode gap_mode;
     fcn_winograd winograd;
+    fcn_gemm gemm;
 } fcn_options;
 
 /* Geometry of the score map in input pixels: cell (i, j) sees the input

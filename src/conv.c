@@ -15,6 +15,11 @@
 **           into fixed blocks of output channels.
 ** BLAS is always called from inside the parallel region, one thread each.
 */
+/* im2col copies pieces of at most 16 floats: keep them plain loops rather
+** than memcpy/memset calls */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -24,8 +29,12 @@
 #define TILE_BYTES (512 * 1024) /* im2col tile budget: half of a 1 MiB L2 */
 #define TILE_MIN 64
 #define TILE_MAX 4096
-#define MBLOCK 64               /* output channels per GEMM block (shared) */
+#define PANEL_TILE 256         /* output columns per tile, gemm_panels */
+#define MBLOCK 48               /* output channels per GEMM block (shared);
+                                   a multiple of GEMM_MR */
 #define WINO_MIN_BLOCKS 16
+
+static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 void conv_plan_window(const node *n, int out_h, int out_w, int threads,
                       conv_plan *p)
@@ -48,14 +57,24 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
         p->ws_floats = winograd_ws(n, out_h, out_w, threads);
         return;
     }
-    p->direct = n->kh == 1 && n->kw == 1 && n->sh == 1 && n->sw == 1 &&
-                !n->pt && !n->pl && !n->pb && !n->pr;
-    int64_t t = TILE_BYTES / (p->K * (int64_t)sizeof(float));
-    t = t / 16 * 16;
-    if (t < TILE_MIN)
-        t = TILE_MIN;
-    if (t > TILE_MAX)
-        t = TILE_MAX;
+    p->panels = n->packed != NULL && !p->depthwise;
+    p->direct = !p->panels && n->kh == 1 && n->kw == 1 && n->sh == 1 &&
+                n->sw == 1 && !n->pt && !n->pl && !n->pb && !n->pr;
+    int64_t t;
+    if (p->panels) {
+        /* gemm_panels streams the tile's K rows in slices (L2), so the
+        ** tile is sized for reuse of the weights: equal tiles of about
+        ** PANEL_TILE columns, in whole panels */
+        int64_t k = (p->N + PANEL_TILE - 1) / PANEL_TILE;
+        t = round_up((p->N + k - 1) / k, GEMM_NR);
+    } else {
+        t = TILE_BYTES / (p->K * (int64_t)sizeof(float));
+        t = t / 16 * 16;
+        if (t < TILE_MIN)
+            t = TILE_MIN;
+        if (t > TILE_MAX)
+            t = TILE_MAX;
+    }
     if (t > p->N)
         t = p->N;
     p->tile = (int)t;
@@ -64,7 +83,24 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
     /* direct convs still get a workspace: a window whose input is stored
     ** wider than the output (tiled runs) goes through im2col */
     p->ws_floats = p->depthwise ? 0
-                   : (size_t)p->K * p->tile * (p->shared ? 1 : threads);
+                   : (size_t)p->K * round_up(p->tile, GEMM_NR) *
+                     (p->shared ? 1 : threads);
+}
+
+int conv_pack(node *n)
+{
+    if (!gemm_available() ||
+        (n->groups > 1 && n->groups == n->cin && n->cout == n->cin))
+        return 1; /* OpenBLAS path / depthwise kernel: nothing to pack */
+    const int G = n->groups, M = n->cout / G;
+    const int K = n->cin / G * n->kh * n->kw;
+    const int64_t per = gemm_packed_floats(M, K);
+    n->packed = fcn_aligned_alloc(sizeof(float) * (size_t)(per * G));
+    if (!n->packed)
+        return 0;
+    for (int g = 0; g < G; g++)
+        gemm_pack(M, K, n->weight + (int64_t)g * M * K, n->packed + g * per);
+    return 1;
 }
 
 void conv_plan_make(const node *n, int in_h, int in_w, int threads,
@@ -112,6 +148,91 @@ void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
                     j += run;
                     p += run;
                 }
+            }
+    }
+}
+
+/* Columns [q, q+len) of one row of the panels: from s, or zeros (s NULL).
+** Pieces are at most 16 floats: plain loops, not memcpy/memset calls. */
+static inline void panel_put(float *row, int64_t pstride, int q,
+                             const float *s, int len)
+{
+    while (len > 0) {
+        int off = q % GEMM_NR, l = GEMM_NR - off < len ? GEMM_NR - off : len;
+        float *d = row + (q / GEMM_NR) * pstride + off;
+        if (s) {
+            for (int i = 0; i < l; i++)
+                d[i] = s[i];
+            s += l;
+        } else {
+            for (int i = 0; i < l; i++)
+                d[i] = 0.0f;
+        }
+        q += l;
+        len -= l;
+    }
+}
+
+void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
+                   int ox0, int out_w, int64_t n0, int nt, int64_t pstride,
+                   float *col)
+{
+    const int kh = n->kh, kw = n->kw, sh = n->sh, sw = n->sw;
+    const int tail = nt % GEMM_NR;
+    const int ly0 = (int)(n0 / out_w), lx0 = (int)(n0 % out_w);
+    for (int c = c0; c < c0 + cn; c++) {
+        const float *plane = in->p + (int64_t)c * in->ps;
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                float *row = col + ((int64_t)((c - c0) * kh + ky) * kw + kx) *
+                                   GEMM_NR;
+                const int xoff = ox0 * sw - n->pl + kx * n->dw;
+                int j = 0, ly = ly0, lx = lx0;
+                while (j < nt) {
+                    int run = out_w - lx;
+                    if (run > nt - j)
+                        run = nt - j;
+                    int iy = (oy0 + ly) * sh - n->pt + ky * n->dh;
+                    int ix = xoff + lx * sw;
+                    if (iy < 0 || iy >= in->H) {
+                        panel_put(row, pstride, j, NULL, run);
+                    } else {
+                        const float *src = plane +
+                            (int64_t)(iy - in->y0) * in->rs - in->x0;
+                        /* [0, lo) left of the map, [hi, run) right of it */
+                        int lo, hi;
+                        if (sw == 1) {
+                            lo = ix < 0 ? -ix : 0;
+                            hi = in->W - ix;
+                        } else {
+                            lo = ix < 0 ? (-ix + sw - 1) / sw : 0;
+                            hi = ix < in->W ? (in->W - ix + sw - 1) / sw : 0;
+                        }
+                        if (lo > run)
+                            lo = run;
+                        if (hi > run)
+                            hi = run;
+                        if (hi < lo)
+                            hi = lo;
+                        panel_put(row, pstride, j, NULL, lo);
+                        if (sw == 1) {
+                            panel_put(row, pstride, j + lo, src + ix + lo,
+                                      hi - lo);
+                        } else {
+                            for (int r = lo; r < hi; r++) {
+                                int q = j + r;
+                                row[(q / GEMM_NR) * pstride + q % GEMM_NR] =
+                                    src[ix + r * sw];
+                            }
+                        }
+                        panel_put(row, pstride, j + hi, NULL, run - hi);
+                    }
+                    j += run;
+                    lx = 0;
+                    ly++;
+                }
+                if (tail) /* columns past nt in the last panel */
+                    panel_put(row, pstride, nt, NULL, GEMM_NR - tail);
             }
     }
 }
@@ -182,6 +303,8 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
                        in->rs == ow && in->y0 <= oy0 &&
                        in->y0 + in->h >= oy0 + outv->h;
     const float *in_rows = in->p + (int64_t)(oy0 - in->y0) * in->rs;
+    const int64_t apg = gemm_packed_floats(M, (int)K); /* packed, per group */
+    const int Mp = (int)(apg / (K > 0 ? K : 1));
     if (!p->shared) {
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
         for (int t = 0; t < p->n_tiles; t++) {
@@ -191,6 +314,13 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
             for (int g = 0; g < G; g++) {
                 const float *b;
                 int ldb;
+                if (p->panels) {
+                    im2col_panels(in, g * cg, cg, n, oy0, ox0, ow, n0, nt,
+                                  K * GEMM_NR, col);
+                    gemm_panels(n->packed + g * apg, Mp, 0, M, nt, (int)K,
+                                col, out + (int64_t)g * M * ldc + n0, ldc);
+                    continue;
+                }
                 if (direct) {
                     b = in_rows + (int64_t)g * cg * in->ps + n0;
                     ldb = (int)in->ps;
@@ -217,7 +347,15 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
         for (int g = 0; g < G; g++) {
             const float *b = in_rows + (int64_t)g * cg * in->ps + n0;
             int ldb = (int)in->ps;
-            if (!direct) {
+            const int pan = p->panels;
+            if (pan) {
+                #pragma omp for schedule(static)
+                for (int c = 0; c < cg; c++)
+                    im2col_panels(in, g * cg + c, 1, n, oy0, ox0, ow, n0, nt,
+                                  K * GEMM_NR,
+                                  ws + (int64_t)c * n->kh * n->kw * GEMM_NR);
+                b = ws;
+            } else if (!direct) {
                 #pragma omp for schedule(static)
                 for (int c = 0; c < cg; c++)
                     im2col_tile(in, g * cg + c, 1, n, oy0, ox0, ow, n0, nt,
@@ -228,11 +366,23 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
             #pragma omp for schedule(dynamic, 1)
             for (int mb = 0; mb < mblocks; mb++) {
                 int m0 = mb * MBLOCK, mn = M - m0 < MBLOCK ? M - m0 : MBLOCK;
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mn, nt,
-                            (int)K, 1.0f,
-                            n->weight + ((int64_t)g * M + m0) * K, (int)K, b,
-                            ldb, 0.0f, out + ((int64_t)g * M + m0) * ldc + n0,
-                            (int)ldc);
+                const float *a = n->weight + ((int64_t)g * M + m0) * K;
+                float *c = out + ((int64_t)g * M + m0) * ldc + n0;
+                /* one output pixel (a dense head at its trained size):
+                ** SGEMV streams the weights once, where SGEMM first copies
+                ** them into its panels (2.2-4.4x slower on VGG's fc6) */
+                const float *ap = n->packed + g * apg;
+                if (pan && nt == 1)
+                    gemv_panels(ap, Mp, m0, mn, (int)K, b, GEMM_NR, c, ldc);
+                else if (pan)
+                    gemm_panels(ap, Mp, m0, mn, nt, (int)K, b, c, ldc);
+                else if (nt == 1)
+                    cblas_sgemv(CblasRowMajor, CblasNoTrans, mn, (int)K, 1.0f,
+                                a, (int)K, b, ldb, 0.0f, c, (int)ldc);
+                else
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mn,
+                                nt, (int)K, 1.0f, a, (int)K, b, ldb, 0.0f, c,
+                                (int)ldc);
                 epilogue(n, out, ldc, g * M + m0, mn, n0, nt);
             }
         }

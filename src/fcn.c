@@ -2,6 +2,7 @@
 ** fcn.c: public entry points for models: load (read, parse, convert),
 ** information, free.
 */
+#define _DEFAULT_SOURCE /* madvise */
 #include <cblas.h>
 #include <errno.h>
 #include <stdio.h>
@@ -115,6 +116,11 @@ fcn_status fcn_model_load(const char *path, const fcn_options *opt,
     }
     fclose(f);
     fcn_status st = load_buffer(buf, size, mapped, opt, out);
+    /* Loading read every weight, but the layers that run on packed copies
+    ** never read the file's again: drop its pages from this process (any
+    ** page still used comes back from the page cache on first touch) */
+    if (!st && mapped)
+        madvise(buf, size, MADV_DONTNEED);
     if (st) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", fcn_last_error());

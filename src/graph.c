@@ -320,6 +320,8 @@ void node_free_weights(node *n)
 {
     fcn_free(n->wino);
     n->wino = NULL;
+    fcn_free(n->packed);
+    n->packed = NULL;
     fcn_free(n->weight_buf);
     n->weight_buf = NULL;
     fcn_free(n->bias);
@@ -1046,14 +1048,25 @@ fcn_status graph_build(const rd_model *rd, const fcn_options *opt,
                     (opt->winograd == FCN_WINOGRAD_AUTO && n->cin >= 64 &&
                      n->cout >= 64));
         n->wino_auto = opt->winograd == FCN_WINOGRAD_AUTO;
-        if (wino && !winograd_prepare(n)) {
+        if (wino && !winograd_prepare(n, opt->gemm != FCN_GEMM_BLAS)) {
             st = fcn_error(FCN_ERR_NOMEM, "out of memory for the Winograd "
                            "weights of '%s'", n->name);
             goto done;
         }
-        m->weight_bytes += 4.0 * ((double)n->cout * (n->cin / n->groups) *
-                                  n->kh * n->kw + n->cout) +
-                           (n->wino ? 4.0 * 36 * n->cout * n->cin : 0);
+        if (opt->gemm != FCN_GEMM_BLAS && !conv_pack(n)) {
+            st = fcn_error(FCN_ERR_NOMEM, "out of memory packing the "
+                           "weights of '%s'", n->name);
+            goto done;
+        }
+        /* what runs reads: the packed copy (the row-major weights are
+        ** then untouched after load) or the weights as stored */
+        m->weight_bytes +=
+            4.0 * (n->packed ? (double)n->groups *
+                                   gemm_packed_floats(n->cout / n->groups,
+                                       n->cin / n->groups * n->kh * n->kw)
+                             : (double)n->cout * (n->cin / n->groups) *
+                                   n->kh * n->kw) +
+            4.0 * n->cout + (n->wino ? 4.0 * 36 * (n->wino_packed ? (double)gemm_packed_floats(n->cout, n->cin) : (double)n->cout * n->cin) : 0);
     }
     compute_geometry(m);
     m->min_h = min_size(m, shapes, 0);

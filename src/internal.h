@@ -123,6 +123,9 @@ typedef struct node {
     float *weight_buf;      /* owned copy, when the weights had to change */
     float *wino;            /* conv: Winograd F(4x4,3x3) weights, 36 x cout
                                x cin; owned; NULL: im2col path */
+    int wino_packed;        /* wino holds each position packed for gemm.c */
+    float *packed;          /* conv: the weights packed for gemm.c (per
+                               group); owned; NULL: OpenBLAS path */
     int wino_auto;          /* chosen by FCN_WINOGRAD_AUTO: used only on
                                windows where it measured faster */
     float *bias;            /* conv: cout, owned, may be NULL */
@@ -224,6 +227,8 @@ typedef struct conv_plan {
                           window is the output window, stored contiguously */
     int depthwise;     /* direct depthwise kernel */
     int winograd;      /* n->wino is set: winograd_forward */
+    int panels;        /* im2col into panels + gemm_panels (gemm.c); else
+                          im2col rows + OpenBLAS */
     size_t ws_floats;  /* workspace this conv needs, all threads */
 } conv_plan;
 
@@ -247,11 +252,41 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
 void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
                  int ox0, int out_w, int64_t n0, int nt, float *col);
 
+/* im2col_tile into the column panels gemm_panels reads: row k of the
+** tile's column q at col[(q / GEMM_NR) * pstride + k * GEMM_NR + q % GEMM_NR],
+** for rows k from 0 (channel c0) on; columns past nt in the last panel are
+** zeroed. pstride = K * GEMM_NR for the whole K. */
+void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
+                   int ox0, int out_w, int64_t n0, int nt, int64_t pstride,
+                   float *col);
+
+/* ---- gemm.c: C = A B, A packed at load, B in column panels ---- */
+
+#define GEMM_MR 6
+#define GEMM_NR 16
+#define GEMM_KC 256
+int gemm_available(void); /* the AVX2+FMA kernel runs on this CPU */
+/* Floats of A (M x K) packed: M rounded up to GEMM_MR (Mp), times K. */
+int64_t gemm_packed_floats(int M, int K);
+/* Pack row-major A (M x K): slices of GEMM_KC columns, each Mp x kc, in
+** panels of GEMM_MR rows, k-major. */
+void gemm_pack(int M, int K, const float *A, float *Ap);
+/* C (M x N, ldc) = rows [m0, m0+M) of packed A (Mp rows; m0 a multiple of
+** GEMM_MR) times B, B in panels: panel j (columns [16j, 16j+16)) at
+** B + j*K*16, row k of it at + k*16 (zeros past N). */
+void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
+                 const float *B, float *C, int64_t ldc);
+/* The same for one output pixel: y = A x. */
+void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
+                 const float *x, int64_t incx, float *y, int64_t incy);
+/* Pack n's weights for gemm_panels into n->packed (per group); 0 on OOM. */
+int conv_pack(node *n);
+
 /* ---- winograd.c: F(4x4, 3x3) for 3x3 stride-1 convolutions ---- */
 
 int winograd_applies(const node *n);  /* 3x3, stride 1, dilation 1, 1 group */
 /* Transform n's weights into n->wino; 0 on OOM. */
-int winograd_prepare(node *n);
+int winograd_prepare(node *n, int pack);
 /* Workspace (floats) for an out_h x out_w window. */
 size_t winograd_ws(const node *n, int out_h, int out_w, int threads);
 void winograd_forward(const node *n, const view *in, const view *out,

@@ -37,12 +37,13 @@ static void wt_1d(const double *g, int s, double *o, int os)
     o[5 * os] = g[2 * s];
 }
 
-int winograd_prepare(node *n)
+int winograd_prepare(node *n, int pack)
 {
     const int M = n->cout, C = n->cin;
     n->wino = fcn_aligned_alloc(sizeof(float) * 36 * (size_t)M * C);
     if (!n->wino)
         return 0;
+    n->wino_packed = 0;
     for (int m = 0; m < M; m++)
         for (int c = 0; c < C; c++) {
             const float *k = n->weight + ((int64_t)m * C + c) * 9;
@@ -56,6 +57,18 @@ int winograd_prepare(node *n)
             for (int x = 0; x < 36; x++)
                 n->wino[((int64_t)x * M + m) * C + c] = (float)u[x];
         }
+    if (pack && gemm_available()) {
+        /* each position's M x C matrix packed for gemm_panels */
+        const int64_t per = gemm_packed_floats(M, C);
+        float *p = fcn_aligned_alloc(sizeof(float) * 36 * (size_t)per);
+        if (!p)
+            return 0;
+        for (int x = 0; x < 36; x++)
+            gemm_pack(M, C, n->wino + (int64_t)x * M * C, p + x * per);
+        fcn_free(n->wino);
+        n->wino = p;
+        n->wino_packed = 1;
+    }
     return 1;
 }
 
@@ -85,10 +98,17 @@ static wplan plan(const node *n, int out_h, int out_w)
     return p;
 }
 
+/* Columns of a batch's transformed input: T, or whole panels of 16. */
+static int tpad(const node *n, int T)
+{
+    return n->wino_packed ? (T + GEMM_NR - 1) / GEMM_NR * GEMM_NR : T;
+}
+
 size_t winograd_ws(const node *n, int out_h, int out_w, int threads)
 {
     wplan p = plan(n, out_h, out_w);
-    size_t one = 36 * (size_t)p.T * (n->cin + n->cout);
+    size_t one = 36 * (size_t)tpad(n, p.T) * n->cin +
+                 36 * (size_t)p.T * n->cout;
     return one * (p.shared ? 1 : threads);
 }
 
@@ -122,7 +142,7 @@ size_t winograd_ws(const node *n, int out_h, int out_w, int threads)
 static void input_tf(const node *n, const view *in, const view *out,
                      const wplan *p, int b0, int T, int c0, int c1, float *v)
 {
-    const int C = n->cin;
+    const int C = n->cin, tp = tpad(n, p->T);
     const int ylo = in->y0, yhi = in->y0 + in->h, xlo = in->x0,
               xhi = in->x0 + in->w;
     for (int c = c0; c < c1; c++) {
@@ -145,12 +165,19 @@ static void input_tf(const node *n, const view *in, const view *out,
                 float *ec = e + q;
                 BT_1D(dc, 6, ec, 6);
             }
+            /* where (position x, channel c, block t) goes: row-major
+            ** C x T per position, or C x T in panels of 16 blocks */
+            const int64_t at = n->wino_packed
+                ? (int64_t)(t / GEMM_NR) * C * GEMM_NR + (int64_t)c * GEMM_NR +
+                      t % GEMM_NR
+                : (int64_t)c * p->T + t;
+            const int64_t xs = (int64_t)C * tp;
             for (int r = 0; r < 6; r++) {  /* rows: (B^T d) B */
                 const float *er = e + 6 * r;
                 float o[6];
                 BT_1D(er, 1, o, 1);
                 for (int q = 0; q < 6; q++)
-                    v[((int64_t)(6 * r + q) * C + c) * p->T + t] = o[q];
+                    v[(6 * r + q) * xs + at] = o[q];
             }
         }
     }
@@ -194,19 +221,45 @@ static void output_tf(const node *n, const view *out, const wplan *p, int b0,
     }
 }
 
-static void gemm(const node *n, int x, int T, const float *v, float *mm)
+/* The products of position x for a batch: mm (M x p->T) = U_x V_x; the
+** packed path computes only the T columns in use. */
+static void gemm(const node *n, int x, int pT, int T, const float *v,
+                 float *mm)
 {
     const int M = n->cout, C = n->cin;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, T, C, 1.0f,
-                n->wino + (int64_t)x * M * C, C, v + (int64_t)x * C * T, T,
-                0.0f, mm + (int64_t)x * M * T, T);
+    if (n->wino_packed) {
+        const int64_t per = gemm_packed_floats(M, C);
+        gemm_panels(n->wino + x * per, (int)(per / C), 0, M, T, C,
+                    v + (int64_t)x * C * tpad(n, pT),
+                    mm + (int64_t)x * M * pT, pT);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, pT, C, 1.0f,
+                n->wino + (int64_t)x * M * C, C, v + (int64_t)x * C * pT, pT,
+                0.0f, mm + (int64_t)x * M * pT, pT);
+}
+
+/* Zero the columns [T, end) of a short batch's transformed input for
+** channels [c0, c1): up to p->T (row-major) or the end of the last panel. */
+static void zero_tail(const node *n, const wplan *p, int T, int c0, int c1,
+                      float *v)
+{
+    const int C = n->cin, tp = tpad(n, p->T);
+    const int end = n->wino_packed ? tpad(n, T) : p->T;
+    for (int x = 0; x < 36; x++)
+        for (int c = c0; c < c1; c++)
+            for (int t = T; t < end; t++)
+                v[(int64_t)x * C * tp +
+                  (n->wino_packed ? (int64_t)(t / GEMM_NR) * C * GEMM_NR +
+                                        (int64_t)c * GEMM_NR + t % GEMM_NR
+                                  : (int64_t)c * p->T + t)] = 0.0f;
 }
 
 void winograd_forward(const node *n, const view *in, const view *out,
                       float *ws, int threads)
 {
     const wplan p = plan(n, out->h, out->w);
-    const size_t vin = 36 * (size_t)p.T * n->cin;
+    const size_t vin = 36 * (size_t)tpad(n, p.T) * n->cin;
     const size_t one = vin + 36 * (size_t)p.T * n->cout;
     if (!p.shared) {
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
@@ -216,12 +269,9 @@ void winograd_forward(const node *n, const view *in, const view *out,
             /* a short last batch keeps the full batch's strides (T) */
             input_tf(n, in, out, &p, b0, T, 0, n->cin, v);
             if (T < p.T)
-                for (int x = 0; x < 36; x++)
-                    for (int c = 0; c < n->cin; c++)
-                        memset(v + ((int64_t)x * n->cin + c) * p.T + T, 0,
-                               sizeof(float) * (p.T - T));
+                zero_tail(n, &p, T, 0, n->cin, v);
             for (int x = 0; x < 36; x++)
-                gemm(n, x, p.T, v, mm);
+                gemm(n, x, p.T, T, v, mm);
             output_tf(n, out, &p, b0, T, 0, n->cout, mm);
         }
         return;
@@ -234,13 +284,11 @@ void winograd_forward(const node *n, const view *in, const view *out,
         for (int c = 0; c < n->cin; c++) {
             input_tf(n, in, out, &p, b0, T, c, c + 1, v);
             if (T < p.T)
-                for (int x = 0; x < 36; x++)
-                    memset(v + ((int64_t)x * n->cin + c) * p.T + T, 0,
-                           sizeof(float) * (p.T - T));
+                zero_tail(n, &p, T, c, c + 1, v);
         }
         #pragma omp for schedule(dynamic, 1)
         for (int x = 0; x < 36; x++)
-            gemm(n, x, p.T, v, mm);
+            gemm(n, x, p.T, T, v, mm);
         #pragma omp for schedule(static)
         for (int co = 0; co < n->cout; co++)
             output_tf(n, out, &p, b0, T, co, co + 1, mm);

@@ -21,13 +21,14 @@ static double worst_err[2]; /* largest error vs the reference: im2col, winograd 
 
 static void run_case(const char *dir, const char *name, const char *model,
                      const char *input, const char *expect, double tol,
-                     const char *opts, fcn_winograd wino)
+                     const char *opts, fcn_winograd wino, fcn_gemm gemm)
 {
     char p[1024];
     fcn_options opt = {0};
     if (strstr(opts, "gap=local"))
         opt.gap_mode = FCN_GAP_LOCAL;
     opt.winograd = wino;
+    opt.gemm = gemm;
     fcn_model *m = NULL;
     snprintf(p, sizeof p, "%s/%s", dir, model);
     fcn_status st = fcn_model_load(p, &opt, &m);
@@ -83,9 +84,10 @@ static void run_case(const char *dir, const char *name, const char *model,
                 }
             }
             CHECK(err <= tol * scale, "%s %s (%d threads, tile %d, winograd "
-                  "%s): max error %.3g at element %zu (fcn %.7g, reference "
-                  "%.7g) > %.1g x %.3g", name, input, threads, cfg[t].tile,
-                  wino == FCN_WINOGRAD_ALWAYS ? "on" : "off", err, worst,
+                  "%s, %s): max error %.3g at element %zu (fcn %.7g, "
+                  "reference %.7g) > %.1g x %.3g", name, input, threads,
+                  cfg[t].tile, wino == FCN_WINOGRAD_ALWAYS ? "on" : "off",
+                  gemm == FCN_GEMM_BLAS ? "OpenBLAS" : "packed", err, worst,
                   sc.data[worst], ex.data[worst], tol, scale);
             if (err / scale > worst_err[wino == FCN_WINOGRAD_ALWAYS])
                 worst_err[wino == FCN_WINOGRAD_ALWAYS] = err / scale;
@@ -140,8 +142,15 @@ int main(int argc, char **argv)
             continue;
         }
         /* every 3x3 stride-1 conv through im2col, then through Winograd */
-        run_case(dir, name, model, input, expect, tol, opts, FCN_WINOGRAD_NEVER);
-        run_case(dir, name, model, input, expect, tol, opts, FCN_WINOGRAD_ALWAYS);
+        /* each path: im2col and Winograd, on fcn's kernel with packed
+        ** weights (where the CPU has it) and on OpenBLAS */
+        for (int g = 0; g < 2; g++) {
+            fcn_gemm gm = g ? FCN_GEMM_BLAS : FCN_GEMM_AUTO;
+            run_case(dir, name, model, input, expect, tol, opts,
+                     FCN_WINOGRAD_NEVER, gm);
+            run_case(dir, name, model, input, expect, tol, opts,
+                     FCN_WINOGRAD_ALWAYS, gm);
+        }
         cases++;
     }
     fclose(f);

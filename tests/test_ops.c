@@ -263,7 +263,7 @@ typedef struct conv_case {
 static struct {
     int cases, direct, depthwise, tiles, shared, shared_mblocks,
         shared_multitile, grouped, acts[9], dilated, strided, asym_pad,
-        nonsquare, winograd;
+        nonsquare, winograd, panels, panels_gemv;
 } cov;
 
 static void conv_desc(const conv_case *c, const conv_plan *p, char *s,
@@ -272,27 +272,32 @@ static void conv_desc(const conv_case *c, const conv_plan *p, char *s,
     snprintf(s, n, "conv cin=%d cout=%d in=%dx%d (HxW) k=%dx%d s=%dx%d "
              "d=%dx%d pad(t,l,b,r)=%d,%d,%d,%d groups=%d act=%s(a=%g,b=%g) "
              "bias=%d | plan out=%dx%d K=%lld N=%lld tile=%d n_tiles=%d "
-             "shared=%d direct=%d depthwise=%d ws=%zu",
+             "shared=%d direct=%d depthwise=%d panels=%d ws=%zu",
              c->cin, c->cout, c->h, c->w, c->kh, c->kw, c->sh, c->sw, c->dh,
              c->dw, c->pt, c->pl, c->pb, c->pr, c->groups,
              act_name(c->act.kind), c->act.a, c->act.b, c->bias, p->out_h,
              p->out_w, (long long)p->K, (long long)p->N, p->tile, p->n_tiles,
-             p->shared, p->direct, p->depthwise, p->ws_floats);
+             p->shared, p->direct, p->depthwise, p->panels, p->ws_floats);
 }
 
-static void run_conv_path(const conv_case *c, int wino);
+static void run_conv_path(const conv_case *c, int wino, int pack);
 
 /* Every case through im2col (or the direct/depthwise paths), and 3x3
-** stride-1 cases through Winograd F(4x4, 3x3) as well. */
+** stride-1 cases through Winograd F(4x4, 3x3) as well; each both with
+** OpenBLAS on the weights as stored and (where the CPU has AVX2 and FMA)
+** with gemm.c's kernel on packed weights. */
 static void run_conv(const conv_case *c)
 {
-    run_conv_path(c, 0);
-    if (c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 && c->dh == 1 &&
-        c->dw == 1 && c->groups == 1)
-        run_conv_path(c, 1);
+    int packs = gemm_available() ? 2 : 1;
+    for (int pack = 0; pack < packs; pack++) {
+        run_conv_path(c, 0, pack);
+        if (c->kh == 3 && c->kw == 3 && c->sh == 1 && c->sw == 1 &&
+            c->dh == 1 && c->dw == 1 && c->groups == 1)
+            run_conv_path(c, 1, pack);
+    }
 }
 
-static void run_conv_path(const conv_case *c, int wino)
+static void run_conv_path(const conv_case *c, int wino, int pack)
 {
     node n;
     memset(&n, 0, sizeof n);
@@ -326,7 +331,9 @@ static void run_conv_path(const conv_case *c, int wino)
     fill(x, in_n, -2.0f, 2.0f);
     n.weight = wt;
     n.bias = bias;
-    if (wino && !winograd_prepare(&n))
+    if (wino && !winograd_prepare(&n, pack))
+        exit(2);
+    if (pack && !conv_pack(&n))
         exit(2);
 
     conv_plan p1, p3;
@@ -351,22 +358,32 @@ static void run_conv_path(const conv_case *c, int wino)
     CHECK(same_sched, "%s: plan depends on the thread count (3 threads: "
           "tile=%d n_tiles=%d shared=%d)", desc, p3.tile, p3.n_tiles,
           p3.shared);
-    int exp_direct = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 &&
-                     !c->pt && !c->pl && !c->pb && !c->pr;
     int exp_dw = G > 1 && G == c->cin && c->cout == c->cin;
-    CHECK(p1.direct == exp_direct && p1.depthwise == exp_dw,
-          "%s: path flags, expected direct=%d depthwise=%d", desc, exp_direct,
-          exp_dw);
+    int exp_direct = (!pack || exp_dw) && c->kh == 1 && c->kw == 1 &&
+                     c->sh == 1 &&
+                     c->sw == 1 && !c->pt && !c->pl && !c->pb && !c->pr;
+    CHECK(p1.direct == exp_direct && p1.depthwise == exp_dw &&
+          (wino || p1.panels == (pack && !exp_dw)) &&
+          (!wino || n.wino_packed == pack),
+          "%s: path flags, expected direct=%d depthwise=%d panels=%d", desc,
+          exp_direct, exp_dw, pack && !exp_dw);
     CHECK(wino ? p1.winograd && p1.ws_floats > 0
                : p1.tile >= 1 && (int64_t)p1.tile * p1.n_tiles >= p1.N &&
                      (int64_t)p1.tile * (p1.n_tiles - 1) < p1.N,
           "%s: tiles do not cover N (or no Winograd plan)", desc);
     if (!plan_ok || !same_sched) {
         fcn_free(n.wino);
+    fcn_free(n.packed);
+        fcn_free(n.packed);
         fcn_free(wt);
         fcn_free(bias);
         fcn_free(x);
         return;
+    }
+    if (pack && !wino && !p1.depthwise) {
+        cov.panels++;
+        if (p1.N == 1)
+            cov.panels_gemv++;
     }
     if (wino)
         cov.winograd++;
@@ -486,6 +503,7 @@ static void run_conv_path(const conv_case *c, int wino)
     fcn_free(out[0]);
     fcn_free(out[1]);
     fcn_free(n.wino);
+    fcn_free(n.packed);
     fcn_free(wt);
     fcn_free(bias);
     fcn_free(x);
@@ -524,6 +542,11 @@ static void test_conv(void)
         cc(8, 150, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ACT_SIGMOID, 1),
         /* shared, 3 tiles (K=576, tile 224, N=500), Cout 130: 3 M blocks */
         cc(64, 130, 20, 25, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ACT_TANH, 1),
+        /* one output pixel (a dense head as a conv): packed GEMV, with K
+        ** past one 256-slice and not a multiple of 4, M not of 6 */
+        cc(37, 101, 7, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_RELU, 1),
+        cc(300, 13, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
+        cc(64, 70, 3, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2, ACT_NONE, 0),
         /* shared grouped with M = 70 > 64 per group */
         cc(6, 140, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ACT_HSIGMOID, 1),
         cc(9, 207, 7, 4, 2, 3, 1, 2, 1, 1, 0, 1, 1, 0, 3, ACT_MUL, 1),
@@ -676,6 +699,9 @@ static void test_conv(void)
         run_conv(&c);
     }
     CHECK(cov.winograd >= 40, "Winograd coverage: %d cases", cov.winograd);
+    CHECK(!gemm_available() || (cov.panels >= 100 && cov.panels_gemv >= 3),
+          "packed-kernel coverage: %d cases, %d of one pixel", cov.panels,
+          cov.panels_gemv);
     CHECK(cov.direct >= 3 && cov.depthwise >= 5 && cov.tiles >= 5 &&
           cov.shared >= 20 && cov.shared_mblocks >= 3 &&
           cov.shared_multitile >= 1 && cov.grouped >= 10,
@@ -1329,10 +1355,10 @@ int main(void)
     test_add();
     double t3 = now();
     printf("window_out %d cases (%.2fs)\n", window_cases, t1 - t0);
-    printf("conv %d cases (%.2fs): winograd %d, direct %d, depthwise %d, im2col tiles %d, "
+    printf("conv %d cases (%.2fs): packed kernel %d (one pixel %d), winograd %d, direct %d, depthwise %d, im2col tiles %d, "
            "shared %d (several M blocks %d, several tiles %d), grouped %d, "
            "dilated %d, strided %d, asymmetric pad %d, non-square %d\n",
-           cov.cases, t2 - t1, cov.winograd, cov.direct, cov.depthwise, cov.tiles,
+           cov.cases, t2 - t1, cov.panels, cov.panels_gemv, cov.winograd, cov.direct, cov.depthwise, cov.tiles,
            cov.shared, cov.shared_mblocks, cov.shared_multitile, cov.grouped,
            cov.dilated, cov.strided, cov.asym_pad, cov.nonsquare);
     printf("im2col_tile %d, pool %d (ceil_mode changed size %d), act %d, "

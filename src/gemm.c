@@ -1,0 +1,186 @@
+/*
+** gemm.c: C = A B for the convolutions: A the weights, packed once at load,
+** B the im2col of a tile of output pixels, in column panels.
+**
+** A (M x K) is packed by gemm_pack in slices of GEMM_KC columns; a slice
+** holds panels of GEMM_MR rows one after another, each k-major (row r of k
+** at [k*6 + r]; rows past M zero): the block of A one pass of the kernel
+** reads is one contiguous run of memory. It replaces the row-major weights on this path, so it costs no
+** memory beyond them. B is written by im2col_panels (conv.c) straight into
+** the layout the kernel reads: panels of GEMM_NR columns, each K rows of 16
+** contiguous floats (columns past N zero). C is row-major, ldc apart,
+** overwritten.
+**
+** Blocking (Goto's scheme): K in slices of KC, so that one B panel slice
+** (KC x 16 floats, 16 KB) stays in L1 while the 6x16 kernel walks down a
+** block of MC rows of A, whose slice (MC x KC, 120 KB) stays in L2 for all
+** the panels of the tile. Each output is one fixed sequence of FMAs in k
+** order, whatever M, N, the tile or the thread: results do not depend on
+** tiling or threads.
+**
+** The kernel needs AVX2 and FMA (checked at run time); elsewhere the layers
+** keep their row-major weights and run through OpenBLAS.
+*/
+#include <string.h>
+
+#include "internal.h"
+
+#ifndef MC
+#define MC 120 /* rows of A per block: a multiple of GEMM_MR */
+#endif
+#ifndef NC
+#define NC 16  /* panels of B per block */
+#endif
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_KERNEL 1
+
+#define FMA_ROW(r)                                                         \
+    t = _mm256_broadcast_ss(a + r);                                        \
+    c##r##0 = _mm256_fmadd_ps(t, b0, c##r##0);                             \
+    c##r##1 = _mm256_fmadd_ps(t, b1, c##r##1);
+
+#define STORE_ROW(r)                                                       \
+    if (acc) {                                                             \
+        c##r##0 = _mm256_add_ps(_mm256_loadu_ps(c + r * ldc), c##r##0);    \
+        c##r##1 = _mm256_add_ps(_mm256_loadu_ps(c + r * ldc + 8), c##r##1);\
+    }                                                                      \
+    _mm256_storeu_ps(c + r * ldc, c##r##0);                                \
+    _mm256_storeu_ps(c + r * ldc + 8, c##r##1);
+
+#define SPILL_ROW(r)                                                       \
+    _mm256_storeu_ps(tmp[r], c##r##0);                                     \
+    _mm256_storeu_ps(tmp[r] + 8, c##r##1);
+
+/* C[mr x nr] (+)= A[6 x kc] B[kc x 16], A and B packed; rows past mr and
+** columns past nr are computed and dropped. */
+__attribute__((target("avx2,fma")))
+static void kernel_6x16(int kc, const float *a, int mr, const float *b,
+                        float *c, int64_t ldc, int nr, int acc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00,
+           c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
+           c50 = c00, c51 = c00;
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), t;
+        FMA_ROW(0) FMA_ROW(1) FMA_ROW(2) FMA_ROW(3) FMA_ROW(4) FMA_ROW(5)
+        a += GEMM_MR;
+        b += GEMM_NR;
+    }
+    if (mr == GEMM_MR && nr == GEMM_NR) {
+        STORE_ROW(0) STORE_ROW(1) STORE_ROW(2) STORE_ROW(3) STORE_ROW(4)
+        STORE_ROW(5)
+        return;
+    }
+    float tmp[GEMM_MR][GEMM_NR];
+    SPILL_ROW(0) SPILL_ROW(1) SPILL_ROW(2) SPILL_ROW(3) SPILL_ROW(4)
+    SPILL_ROW(5)
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++)
+            c[r * ldc + j] = (acc ? c[r * ldc + j] : 0.0f) + tmp[r][j];
+}
+#else
+#define HAVE_KERNEL 0
+#endif
+
+int gemm_available(void)
+{
+#if HAVE_KERNEL
+    static int have = -1;
+    if (have < 0) {
+        __builtin_cpu_init();
+        have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return have;
+#else
+    return 0;
+#endif
+}
+
+int64_t gemm_packed_floats(int M, int K)
+{
+    return (int64_t)(M + GEMM_MR - 1) / GEMM_MR * GEMM_MR * K;
+}
+
+/* Where row m (a multiple of 6) of slice k0 starts. */
+static inline const float *slice(const float *Ap, int Mp, int m, int k0,
+                                 int kc)
+{
+    return Ap + (int64_t)k0 * Mp + (int64_t)m * kc;
+}
+
+void gemm_pack(int M, int K, const float *A, float *Ap)
+{
+    const int Mp = (M + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+        for (int m0 = 0; m0 < Mp; m0 += GEMM_MR) {
+            float *p = (float *)slice(Ap, Mp, m0, k0, kc);
+            for (int r = 0; r < GEMM_MR; r++) {
+                const float *row = A + (int64_t)(m0 + r) * K + k0;
+                for (int k = 0; k < kc; k++)
+                    p[k * GEMM_MR + r] = m0 + r < M ? row[k] : 0.0f;
+            }
+        }
+    }
+}
+
+void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
+                 const float *B, float *C, int64_t ldc)
+{
+#if HAVE_KERNEL
+    const int np = (N + GEMM_NR - 1) / GEMM_NR;
+    const int64_t pstride = (int64_t)K * GEMM_NR;
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
+        for (int j0 = 0; j0 < np; j0 += NC)  /* B slice within L2 */
+        for (int b0 = 0; b0 < M; b0 += MC) {
+            int mc = M - b0 < MC ? M - b0 : MC;
+            for (int j = j0; j < np && j < j0 + NC; j++) {
+                int nr = N - j * GEMM_NR < GEMM_NR ? N - j * GEMM_NR : GEMM_NR;
+                const float *b = B + j * pstride + (int64_t)k0 * GEMM_NR;
+                for (int m = b0; m < b0 + mc; m += GEMM_MR) {
+                    int mr = b0 + mc - m < GEMM_MR ? b0 + mc - m : GEMM_MR;
+                    kernel_6x16(kc, slice(Ap, Mp, m0 + m, k0, kc), mr, b,
+                                C + m * ldc + j * GEMM_NR, ldc, nr, k0 > 0);
+                }
+            }
+        }
+    }
+#else
+    (void)Ap; (void)Mp; (void)m0; (void)M; (void)N; (void)K; (void)B;
+    (void)C; (void)ldc;
+#endif
+}
+
+/* y[m * incy] = sum_k A[m0 + m][k] x[k * incx] for m < M, A packed: one
+** pass over A; x repeated 6 times per k, to match A's layout. */
+#if HAVE_KERNEL
+__attribute__((target("avx2,fma")))
+#endif
+void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
+                 const float *x, int64_t incx, float *y, int64_t incy)
+{
+    float xe[GEMM_KC * GEMM_MR];
+    for (int m = 0; m < M; m++)
+        y[m * incy] = 0.0f;
+    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+        const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC, n = kc * GEMM_MR;
+        for (int i = 0; i < n; i++)
+            xe[i] = x[(int64_t)(k0 + i / GEMM_MR) * incx];
+        for (int m = 0; m < M; m += GEMM_MR) {
+            const float *p = slice(Ap, Mp, m0 + m, k0, kc);
+            float acc[4 * GEMM_MR] = {0};
+            int i = 0;
+            for (; i + 4 * GEMM_MR <= n; i += 4 * GEMM_MR)
+                for (int j = 0; j < 4 * GEMM_MR; j++)
+                    acc[j] += p[i + j] * xe[i + j];
+            for (int j = 0; i + j < n; j++)
+                acc[j] += p[i + j] * xe[i + j];
+            for (int r = 0; r < GEMM_MR && m + r < M; r++)
+                y[(m + r) * incy] += acc[r] + acc[r + 6] + acc[r + 12] +
+                                     acc[r + 18];
+        }
+    }
+}
