@@ -173,6 +173,21 @@ static inline void panel_put(float *row, int64_t pstride, int q,
     }
 }
 
+/* The same from every sw-th float of s. */
+static inline void panel_put_strided(float *row, int64_t pstride, int q,
+                                     const float *s, int sw, int len)
+{
+    while (len > 0) {
+        int off = q % GEMM_NR, l = GEMM_NR - off < len ? GEMM_NR - off : len;
+        float *d = row + (q / GEMM_NR) * pstride + off;
+        for (int i = 0; i < l; i++)
+            d[i] = s[i * sw];
+        s += l * sw;
+        q += l;
+        len -= l;
+    }
+}
+
 void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
                    int ox0, int out_w, int64_t n0, int nt, int64_t pstride,
                    float *col)
@@ -219,11 +234,8 @@ void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
                             panel_put(row, pstride, j + lo, src + ix + lo,
                                       hi - lo);
                         } else {
-                            for (int r = lo; r < hi; r++) {
-                                int q = j + r;
-                                row[(q / GEMM_NR) * pstride + q % GEMM_NR] =
-                                    src[ix + r * sw];
-                            }
+                            panel_put_strided(row, pstride, j + lo,
+                                              src + ix + lo * sw, sw, hi - lo);
                         }
                         panel_put(row, pstride, j + hi, NULL, run - hi);
                     }
