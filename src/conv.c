@@ -46,13 +46,16 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
     p->K = (int64_t)(n->cin / n->groups) * n->kh * n->kw;
     p->depthwise = n->groups > 1 && n->groups == n->cin && n->cout == n->cin;
     /* Winograd where it measured faster (docs/engine.md): with enough 4x4
-    ** blocks to amortise reading its 4x larger weights (on a 7x7 map, 4
-    ** blocks, im2col was 2.5x faster), and for 64 -> 64 channels only on
-    ** maps up to 128x128 (at 224x224 im2col was 1.4x faster) */
+    ** blocks to amortise reading its 36/9 = 4x larger weights (on a 7x7
+    ** map, 4 blocks, im2col was 1.25x faster; from 14x14 on Winograd was
+    ** about 2x faster on the packed path). On the OpenBLAS path, 64 -> 64
+    ** channels only on maps up to 128x128 (at 224x224 im2col was 1.4x
+    ** faster there). */
     int64_t blocks = (int64_t)((out_h + 3) / 4) * ((out_w + 3) / 4);
-    if (n->wino && (!n->wino_auto || (blocks >= WINO_MIN_BLOCKS &&
-                                      (n->cin + n->cout >= 192 ||
-                                       blocks <= 1024)))) {
+    if (n->wino && (!n->wino_auto ||
+                    (blocks >= WINO_MIN_BLOCKS &&
+                     (n->wino_packed || n->cin + n->cout >= 192 ||
+                      blocks <= 1024)))) {
         p->winograd = 1;
         p->ws_floats = winograd_ws(n, out_h, out_w, threads);
         return;

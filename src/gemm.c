@@ -169,7 +169,28 @@ void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
         const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC, n = kc * GEMM_MR;
         for (int i = 0; i < n; i++)
             xe[i] = x[(int64_t)(k0 + i / GEMM_MR) * incx];
-        for (int m = 0; m < M; m += GEMM_MR) {
+        int m = 0;
+        for (; m + 2 * GEMM_MR <= M; m += 2 * GEMM_MR) { /* two panels */
+            const float *p = slice(Ap, Mp, m0 + m, k0, kc), *q = p + n;
+            float acc[4 * GEMM_MR] = {0}, acq[4 * GEMM_MR] = {0};
+            int i = 0;
+            for (; i + 4 * GEMM_MR <= n; i += 4 * GEMM_MR)
+                for (int j = 0; j < 4 * GEMM_MR; j++) {
+                    acc[j] += p[i + j] * xe[i + j];
+                    acq[j] += q[i + j] * xe[i + j];
+                }
+            for (int j = 0; i + j < n; j++) {
+                acc[j] += p[i + j] * xe[i + j];
+                acq[j] += q[i + j] * xe[i + j];
+            }
+            for (int r = 0; r < GEMM_MR; r++) {
+                y[(m + r) * incy] += acc[r] + acc[r + 6] + acc[r + 12] +
+                                     acc[r + 18];
+                y[(m + GEMM_MR + r) * incy] += acq[r] + acq[r + 6] +
+                                               acq[r + 12] + acq[r + 18];
+            }
+        }
+        for (; m < M; m += GEMM_MR) {
             const float *p = slice(Ap, Mp, m0 + m, k0, kc);
             float acc[4 * GEMM_MR] = {0};
             int i = 0;

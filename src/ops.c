@@ -171,7 +171,34 @@ void pool_forward(const node *n, int max, const view *in, const view *out,
             int hp = h1 < H + n->pb ? h1 : H + n->pb;  /* padded end */
             int ha = h0 < 0 ? 0 : h0, hb = h1 < H ? h1 : H;
             float *y = out_row(out, c, oy);
+            /* max over whole windows inside the map: one pass per window
+            ** element across the row (same comparisons, so the same
+            ** result as the general loop below, NaN included) */
+            int oxa = 0, oxb = 0;
+            if (max && ha < hb) {
+                const int sw = n->sw, kw = n->kw;
+                while (oxa < out->w && (out->x0 + oxa) * sw - n->pl < 0)
+                    oxa++;
+                oxb = oxa;
+                while (oxb < out->w && (out->x0 + oxb) * sw - n->pl + kw <= W)
+                    oxb++;
+                for (int ox = oxa; ox < oxb; ox++)
+                    y[ox] = -INFINITY;
+                for (int yy = ha; yy < hb; yy++) {
+                    const float *row = x + (int64_t)(yy - in->y0) * in->rs -
+                                       in->x0 + (int64_t)out->x0 * sw - n->pl;
+                    for (int kx = 0; kx < kw; kx++)
+                        for (int ox = oxa; ox < oxb; ox++) {
+                            float v = row[ox * sw + kx];
+                            y[ox] = v > y[ox] ? v : y[ox];
+                        }
+                }
+            }
             for (int ox = 0; ox < out->w; ox++) {
+                if (ox == oxa && oxb > oxa) {
+                    ox = oxb - 1;
+                    continue;
+                }
                 int w0 = (out->x0 + ox) * n->sw - n->pl, w1 = w0 + n->kw;
                 int wp = w1 < W + n->pr ? w1 : W + n->pr;
                 int wa = w0 < 0 ? 0 : w0, wb = w1 < W ? w1 : W;
