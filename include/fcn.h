@@ -204,6 +204,10 @@ const char *fcn_last_error(void);  /* thread-local, one line */
 
 /* The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (OpenMP)". */
 const char *fcn_blas_info(void);
+/* What runs the convolutions' matrix products for a model loaded with
+** `gemm`: fcn's packed-weight kernel (where this CPU has AVX2 and FMA) or
+** OpenBLAS SGEMM. */
+const char *fcn_gemm_info(fcn_gemm gemm);
 
 #ifdef __cplusplus
 }

@@ -353,8 +353,16 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
         }
         return;
     }
-    /* shared: one tile at a time, all threads on it */
-    const int mblocks = (M + MBLOCK - 1) / MBLOCK;
+    /* shared: one tile at a time, all threads on it. On the packed path
+    ** a block of rows walks the whole tile, so blocks are as large as load
+    ** balance allows (4 per thread); its results do not depend on them. */
+    int mblk = MBLOCK;
+    if (p->panels) {
+        mblk = (int)round_up((M + 4 * threads - 1) / (4 * threads), GEMM_MR);
+        if (mblk < MBLOCK)
+            mblk = MBLOCK;
+    }
+    const int mblocks = (M + mblk - 1) / mblk;
     #pragma omp parallel num_threads(threads)
     for (int t = 0; t < p->n_tiles; t++) {
         int64_t n0 = (int64_t)t * p->tile;
@@ -380,7 +388,7 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
             }
             #pragma omp for schedule(dynamic, 1)
             for (int mb = 0; mb < mblocks; mb++) {
-                int m0 = mb * MBLOCK, mn = M - m0 < MBLOCK ? M - m0 : MBLOCK;
+                int m0 = mb * mblk, mn = M - m0 < mblk ? M - m0 : mblk;
                 const float *a = n->weight + ((int64_t)g * M + m0) * K;
                 float *c = out + ((int64_t)g * M + m0) * ldc + n0;
                 /* one output pixel (a dense head at its trained size):

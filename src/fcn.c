@@ -167,3 +167,10 @@ const char *fcn_blas_info(void)
              par == 2 ? "OpenMP" : par == 1 ? "pthreads" : "sequential");
     return buf;
 }
+
+const char *fcn_gemm_info(fcn_gemm gemm)
+{
+    if (gemm != FCN_GEMM_BLAS && gemm_available())
+        return "fcn AVX2/FMA 6x16 kernel, weights packed at load";
+    return "OpenBLAS SGEMM";
+}

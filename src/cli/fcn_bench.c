@@ -26,6 +26,8 @@ static const char *usage =
     "  --json FILE    write the results as a JSON list\n"
     "  --mem-limit N  bytes for activations (K, M, G suffixes; default 512M)\n"
     "  --winograd W   3x3 convs as Winograd F(4x4,3x3): auto, never, always\n"
+    "  --gemm G       convolution GEMM: packed (fcn's AVX2 kernel, the default\n"
+    "                 where the CPU has it) or blas (OpenBLAS SGEMM)\n"
     "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n";
 
 static int die(const char *msg)
@@ -245,6 +247,14 @@ int main(int argc, char **argv)
                 mopt.winograd = FCN_WINOGRAD_ALWAYS;
             else
                 return die("--winograd takes auto, never or always");
+        } else if (!strcmp(a, "--gemm") && more) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "packed"))
+                mopt.gemm = FCN_GEMM_AUTO;
+            else if (!strcmp(v, "blas"))
+                mopt.gemm = FCN_GEMM_BLAS;
+            else
+                return die("--gemm takes packed or blas");
         } else if (!strcmp(a, "--no-layers")) {
             layers = 0;
         } else if (a[0] == '-' || model_path) {
@@ -274,11 +284,11 @@ int main(int argc, char **argv)
     char cpu[256];
     cpu_name(cpu, sizeof cpu);
     printf("fcn-bench\n  model %s (trained %dx%dx%d, %d layers after "
-           "conversion, %.1f MB weights)\n  CPU %s, %d logical cores\n  BLAS "
-           "%s\n  %d warm-up + %d timed runs per configuration\n",
+           "conversion, %.1f MB weights)\n  CPU %s, %d logical cores\n  GEMM "
+           "%s\n  BLAS %s\n  %d warm-up + %d timed runs per configuration\n",
            model_path, info.in_c, info.in_h, info.in_w, info.n_layers_fcn,
-           info.weight_bytes / 1e6, cpu, omp_get_num_procs(), fcn_blas_info(),
-           warmup, repeat);
+           info.weight_bytes / 1e6, cpu, omp_get_num_procs(),
+           fcn_gemm_info(mopt.gemm), fcn_blas_info(), warmup, repeat);
 
     FILE *jf = NULL;
     char tmp_json[4096];
@@ -391,6 +401,8 @@ int main(int argc, char **argv)
                 json_str(jf, cpu);
                 fputs(", \"blas\": ", jf);
                 json_str(jf, fcn_blas_info());
+                fputs(", \"gemm\": ", jf);
+                json_str(jf, fcn_gemm_info(mopt.gemm));
                 fputs(", \"layers\": [", jf);
                 for (int l = 0; l < nl; l++) {
                     fcn_layer_stats *x = &ls[l];

@@ -188,7 +188,7 @@ int main(int argc, char **argv)
            threads > 1 ? "s" : "", fcn_session_arena_bytes(s) / 1e6);
     if (ntiles > 1)
         printf(", %d tiles of %dx%d cells", ntiles, th, tw);
-    printf("; %s\n", fcn_blas_info());
+    printf("; %s; %s\n", fcn_gemm_info(FCN_GEMM_AUTO), fcn_blas_info());
 
     const int C = sc.classes, HW = sc.out_h * sc.out_w;
     char b1[32];
