@@ -155,13 +155,52 @@ void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
 }
 
 /* y[m * incy] = sum_k A[m0 + m][k] x[k * incx] for m < M, A packed: one
-** pass over A; x repeated 6 times per k, to match A's layout. */
+** sequential pass over A, slice by slice. x is repeated 6 times per k (xe),
+** to match A's layout, so that 24 floats of A meet 24 of xe; lane j of the
+** sums belongs to row j % 6. */
 #if HAVE_KERNEL
 __attribute__((target("avx2,fma")))
+static void gemv_slice(const float *p, int M, int n, const float *xe,
+                       float *y, int64_t incy)
+{
+    for (int m = 0; m < M; m += GEMM_MR, p += n) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0,
+               b2 = a0;
+        int i = 0;
+        for (; i + 48 <= n; i += 48) { /* two chains per lane group */
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i),
+                                 _mm256_loadu_ps(xe + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 8),
+                                 _mm256_loadu_ps(xe + i + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 16),
+                                 _mm256_loadu_ps(xe + i + 16), a2);
+            b0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 24),
+                                 _mm256_loadu_ps(xe + i + 24), b0);
+            b1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 32),
+                                 _mm256_loadu_ps(xe + i + 32), b1);
+            b2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 40),
+                                 _mm256_loadu_ps(xe + i + 40), b2);
+        }
+        a0 = _mm256_add_ps(a0, b0);
+        a1 = _mm256_add_ps(a1, b1);
+        a2 = _mm256_add_ps(a2, b2);
+        float acc[4 * GEMM_MR];
+        _mm256_storeu_ps(acc, a0);
+        _mm256_storeu_ps(acc + 8, a1);
+        _mm256_storeu_ps(acc + 16, a2);
+        for (int j = 0; i + j < n; j++)
+            acc[j] += p[i + j] * xe[i + j];
+        for (int r = 0; r < GEMM_MR && m + r < M; r++)
+            y[(m + r) * incy] += acc[r] + acc[r + 6] + acc[r + 12] +
+                                 acc[r + 18];
+    }
+}
 #endif
+
 void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
                  const float *x, int64_t incx, float *y, int64_t incy)
 {
+#if HAVE_KERNEL
     float xe[GEMM_KC * GEMM_MR];
     for (int m = 0; m < M; m++)
         y[m * incy] = 0.0f;
@@ -169,39 +208,10 @@ void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
         const int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC, n = kc * GEMM_MR;
         for (int i = 0; i < n; i++)
             xe[i] = x[(int64_t)(k0 + i / GEMM_MR) * incx];
-        int m = 0;
-        for (; m + 2 * GEMM_MR <= M; m += 2 * GEMM_MR) { /* two panels */
-            const float *p = slice(Ap, Mp, m0 + m, k0, kc), *q = p + n;
-            float acc[4 * GEMM_MR] = {0}, acq[4 * GEMM_MR] = {0};
-            int i = 0;
-            for (; i + 4 * GEMM_MR <= n; i += 4 * GEMM_MR)
-                for (int j = 0; j < 4 * GEMM_MR; j++) {
-                    acc[j] += p[i + j] * xe[i + j];
-                    acq[j] += q[i + j] * xe[i + j];
-                }
-            for (int j = 0; i + j < n; j++) {
-                acc[j] += p[i + j] * xe[i + j];
-                acq[j] += q[i + j] * xe[i + j];
-            }
-            for (int r = 0; r < GEMM_MR; r++) {
-                y[(m + r) * incy] += acc[r] + acc[r + 6] + acc[r + 12] +
-                                     acc[r + 18];
-                y[(m + GEMM_MR + r) * incy] += acq[r] + acq[r + 6] +
-                                               acq[r + 12] + acq[r + 18];
-            }
-        }
-        for (; m < M; m += GEMM_MR) {
-            const float *p = slice(Ap, Mp, m0 + m, k0, kc);
-            float acc[4 * GEMM_MR] = {0};
-            int i = 0;
-            for (; i + 4 * GEMM_MR <= n; i += 4 * GEMM_MR)
-                for (int j = 0; j < 4 * GEMM_MR; j++)
-                    acc[j] += p[i + j] * xe[i + j];
-            for (int j = 0; i + j < n; j++)
-                acc[j] += p[i + j] * xe[i + j];
-            for (int r = 0; r < GEMM_MR && m + r < M; r++)
-                y[(m + r) * incy] += acc[r] + acc[r + 6] + acc[r + 12] +
-                                     acc[r + 18];
-        }
+        gemv_slice(slice(Ap, Mp, m0, k0, kc), M, n, xe, y, incy);
     }
+#else
+    (void)Ap; (void)Mp; (void)m0; (void)M; (void)K; (void)x; (void)incx;
+    (void)y; (void)incy;
+#endif
 }
