@@ -82,7 +82,10 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
         t = p->N;
     p->tile = (int)t;
     p->n_tiles = (int)((p->N + t - 1) / t);
-    p->shared = p->n_tiles < 4;
+    /* shared also where a tile's im2col exceeds 8 MB (huge K, e.g. a
+    ** dense head on a large image): one workspace, not one per thread */
+    p->shared = p->n_tiles < 4 ||
+                (p->panels && p->K * round_up(p->tile, GEMM_NR) > (2 << 20));
     /* direct convs still get a workspace: a window whose input is stored
     ** wider than the output (tiled runs) goes through im2col */
     p->ws_floats = p->depthwise ? 0

@@ -184,7 +184,16 @@ static void gemv_slice(const float *p, int M, int n, const float *xe,
         a0 = _mm256_add_ps(a0, b0);
         a1 = _mm256_add_ps(a1, b1);
         a2 = _mm256_add_ps(a2, b2);
-        float acc[4 * GEMM_MR];
+        if (i + 24 <= n) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i),
+                                 _mm256_loadu_ps(xe + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 8),
+                                 _mm256_loadu_ps(xe + i + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 16),
+                                 _mm256_loadu_ps(xe + i + 16), a2);
+            i += 24;
+        }
+        float acc[4 * GEMM_MR]; /* n - i < 24 left */
         _mm256_storeu_ps(acc, a0);
         _mm256_storeu_ps(acc + 8, a1);
         _mm256_storeu_ps(acc + 16, a2);
