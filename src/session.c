@@ -3,16 +3,21 @@
 **
 ** Memory is bounded by the tile, not by the photo. The score map is cut
 ** into bands of columns, and each band is computed in strips of rows, top
-** to bottom. For a strip, the window each tensor must provide is propagated
-** backwards through the graph (a window op with kernel k, stride s,
-** dilation d, leading padding p needs input rows [o0*s - p, (o1-1)*s - p +
-** (k-1)*d + 1), clipped to the map; the union where a tensor feeds several
-** layers). Every layer computes only the rows of its window that the
-** previous strip did not: rows still needed are kept, moved to the top of
-** the tensor's buffer. Padding applies only at the true border of each map.
-** So strips cost nothing extra, and bands recompute only the column halo
-** at their sides; the result equals the untiled one (to SGEMM rounding).
-** When everything fits the memory limit there is a single band and strip.
+** to bottom. A band's columns are the receptive field of its score-map
+** columns, propagated backwards through the graph (a window op with kernel
+** k, stride s, dilation d, leading padding p needs input columns [o0*s -
+** p, (o1-1)*s - p + (k-1)*d + 1), clipped to the map; the union where a
+** tensor feeds several layers), so bands recompute the column halo at
+** their sides. Rows are streamed from the input: a strip brings `step`
+** more input rows, and every layer then computes all the rows its inputs
+** allow and that it has not computed yet. A tensor's buffer holds, for the
+** strip, its new rows and the rows its readers still need (from the first
+** row their next output row reads: the kernel's halo, kept from the
+** previous strip and moved to the top of the buffer) -- about its share of
+** the step, never the receptive field of a score row. So strips recompute
+** nothing. Padding applies only at the true border of each map; the result
+** equals the untiled one (to GEMM rounding). When everything fits the
+** memory limit there is a single band and strip.
 **
 ** A tensor whose rows are needed by the next strip keeps its buffer for
 ** the whole band; the others share arena space by liveness (first fit).
@@ -33,10 +38,14 @@ struct fcn_session {
     const fcn_model *m;
     int h, w, threads;
     shape *shapes;        /* whole maps, per tensor */
-    int tile_h, tile_w;   /* score-map cells per strip, per band */
+    int tile_h, tile_w;   /* score-map cells per strip (once the strips
+                             reach the score map), per band */
+    int ystride;          /* input rows per score-map row */
+    int step;             /* input rows per strip */
     int tiles_y, tiles_x; /* strips per band, bands */
+    rect *cols;           /* per tensor: the current band's columns */
     rect *req;            /* per tensor: its window for the current strip */
-    rect *prev;           /* per tensor: the previous strip's (planning) */
+    rect *prev;           /* per tensor: the previous strip's */
     int *have;            /* per tensor: rows [req.y0, have) are computed */
     int *rows;            /* per tensor: buffer rows (largest strip window) */
     int *wmax;            /* per tensor: widest window */
@@ -56,6 +65,7 @@ void fcn_session_free(fcn_session *s)
     if (!s)
         return;
     fcn_free(s->shapes);
+    fcn_free(s->cols);
     fcn_free(s->req);
     fcn_free(s->prev);
     fcn_free(s->have);
@@ -100,18 +110,14 @@ static rect rect_union(rect a, rect b)
     return r;
 }
 
-/* Windows of every tensor for tile (ty, tx) of th x tw score-map cells. */
-static void tile_rects(const fcn_session *s, int th, int tw, int ty, int tx,
-                       rect *req)
+/* Window of every tensor that output window `o` needs (full receptive
+** field, the union where a tensor feeds several layers; w == 0: not
+** needed). Used for the columns of a band and for the row stride. */
+static void need_rects(const fcn_session *s, rect o, rect *req)
 {
     const fcn_model *m = s->m;
-    const shape out = s->shapes[m->out_tensor];
     memset(req, 0, sizeof(rect) * m->n_tensors);
-    rect *o = &req[m->out_tensor];
-    o->y0 = ty * th;
-    o->x0 = tx * tw;
-    o->h = out.h - o->y0 < th ? out.h - o->y0 : th;
-    o->w = out.w - o->x0 < tw ? out.w - o->x0 : tw;
+    req[m->out_tensor] = o;
     for (int i = m->n_nodes - 1; i >= 0; i--) {
         const node *n = &m->nodes[i];
         rect r = req[n->out];
@@ -140,63 +146,196 @@ static void tile_rects(const fcn_session *s, int th, int tw, int ty, int tx,
     }
 }
 
-/* Rows of tensor t that strip `cur` computes, given the previous strip's
-** window `prev` of the same band (h == 0: first strip). */
-static int new_rows_from(rect prev, rect cur)
+/* Columns each tensor computes in band tx of tw score-map columns (x0, w;
+** w == 0: not needed in this band). */
+static void band_cols(const fcn_session *s, int tw, int tx, rect *cols)
 {
-    int done = prev.h > 0 ? prev.y0 + prev.h : cur.y0;
-    if (done < cur.y0)
-        done = cur.y0;
-    int n = cur.y0 + cur.h - done;
-    return n > 0 ? n : 0;
+    const shape out = s->shapes[s->m->out_tensor];
+    int x0 = tx * tw;
+    need_rects(s, (rect){0, x0, out.h, out.w - x0 < tw ? out.w - x0 : tw},
+               cols);
 }
 
-/* Plan bands of tw and strips of th score-map cells: per-tensor buffers,
-** which tensors carry rows between strips, the arena layout, workspace
-** (for one thread) and the estimated work. Returns the bytes of arena +
-** one thread's workspace, or 0 on OOM. */
-static size_t plan_tiles(fcn_session *s, int th, int tw)
+/* Input rows per score-map row: the product of the row strides on a path
+** from the input to the score map (every path has the same). */
+static int row_stride(const fcn_session *s)
+{
+    const fcn_model *m = s->m;
+    int t = m->out_tensor;
+    int64_t st = 1;
+    for (int i = m->n_nodes - 1; i >= 0 && t != 0; i--) {
+        const node *n = &m->nodes[i];
+        if (n->out != t)
+            continue;
+        if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
+            st *= n->sh;
+        if (st > s->shapes[0].h)
+            break;
+        t = n->in[0];
+    }
+    return st < 1 ? 1 : st > s->shapes[0].h ? s->shapes[0].h : (int)st;
+}
+
+/* Row geometry of node n: output row o reads input rows [o*s - p,
+** o*s - p + (k-1)*d + 1); ops without a window map rows one to one. */
+static void row_geom(const node *n, int *k, int *st, int *d, int *p)
+{
+    *k = 1, *st = 1, *d = 1, *p = 0;
+    if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
+        *k = n->kh;
+        *st = n->sh;
+        *d = n->op == OP_CONV ? n->dh : 1;
+        *p = n->pt;
+    } else if (n->op == OP_PAD) {
+        *p = n->pt;
+    }
+}
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Output rows [0, end) of node n that rows [0, avail) of an input of
+** in_h rows allow (out_h rows in all). */
+static int rows_computable(const node *n, int avail, int in_h, int out_h)
+{
+    if (avail >= in_h)
+        return out_h;
+    int k, st, d, p;
+    row_geom(n, &k, &st, &d, &p);
+    int64_t o = floordiv((int64_t)avail + p - (int64_t)(k - 1) * d - 1, st) + 1;
+    return (int)(o < 0 ? 0 : o > out_h ? out_h : o);
+}
+
+/* First input row (of in_h) that output row o of node n reads. */
+static int first_row_read(const node *n, int o, int in_h)
+{
+    int k, st, d, p;
+    row_geom(n, &k, &st, &d, &p);
+    int64_t a = (int64_t)o * st - p;
+    return (int)(a < 0 ? 0 : a > in_h ? in_h : a);
+}
+
+/* Windows of every tensor for the strip that brings the input to row y
+** (rows [0, y) available), in a band of columns `cols`, after the previous
+** strip's windows `prev` (zero at the start of the band). The strips are
+** pushed from the input: every layer computes all the rows its inputs
+** allow, and a tensor keeps only the rows that its readers still need
+** (from the first row their next output row reads) and its new rows. So a
+** strip holds, per tensor, about its share of the strip's input rows plus
+** the kernel's halo, never the receptive field of the score rows. */
+static void strip_rects(const fcn_session *s, int y, const rect *cols,
+                        const rect *prev, rect *req)
+{
+    const fcn_model *m = s->m;
+    const int nt = m->n_tensors;
+    /* req[t].h holds the end first: rows [0, end) computed after it */
+    for (int t = 0; t < nt; t++) {
+        int pe = prev[t].y0 + prev[t].h;
+        req[t] = (rect){pe, cols[t].x0, pe, cols[t].w};
+    }
+    if (cols[0].w > 0 && y > req[0].h)
+        req[0].h = y < s->shapes[0].h ? y : s->shapes[0].h;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const node *n = &m->nodes[i];
+        const int t = n->out;
+        if (cols[t].w <= 0)
+            continue;
+        int e = s->shapes[t].h;
+        for (int j = 0; j < n->n_in; j++) {
+            int u = n->in[j], hu = s->shapes[u].h;
+            int c = rows_computable(n, cols[u].w > 0 ? req[u].h : hu, hu,
+                                    s->shapes[t].h);
+            if (c < e)
+                e = c;
+        }
+        if (e > req[t].h)
+            req[t].h = e;
+    }
+    /* keep what the readers' next rows read */
+    for (int i = 0; i < m->n_nodes; i++) {
+        const node *n = &m->nodes[i];
+        const int t = n->out;
+        int pe = prev[t].y0 + prev[t].h;
+        if (cols[t].w <= 0 || pe >= s->shapes[t].h)
+            continue;  /* not needed, or done */
+        for (int j = 0; j < n->n_in; j++) {
+            int u = n->in[j];
+            if (cols[u].w <= 0)
+                continue;
+            int f = first_row_read(n, pe, s->shapes[u].h);
+            if (f < req[u].y0)
+                req[u].y0 = f;
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        if (cols[t].w <= 0)
+            req[t] = (rect){0, 0, 0, 0};
+        else
+            req[t].h -= req[t].y0;
+    }
+}
+
+/* Work estimate of a conv computing an h x w window: multiply-adds,
+** Winograd's counted at half (measured: VGG-16 256->256 at 56^2, 25.4 vs
+** 51.4 ms) on whole 4x4 blocks; `p` gets the plan. */
+static double conv_work(const node *n, int h, int w, conv_plan *p)
+{
+    conv_plan_window(n, h, w, 1, p);
+    if (p->winograd)
+        return 0.5 * ((h + 3) & ~3) * (double)((w + 3) & ~3) * n->cout *
+               (double)p->K;
+    return (double)h * w * n->cout * (double)p->K;
+}
+
+/* Plan bands of tw score-map columns and strips of `step` input rows:
+** per-tensor buffers, which tensors carry rows between strips, the arena
+** layout, workspace (for one thread) and the estimated work. Returns the
+** bytes of arena + one thread's workspace, or 0 on OOM. */
+static size_t plan_tiles(fcn_session *s, int step, int tw)
 {
     const fcn_model *m = s->m;
     const shape out = s->shapes[m->out_tensor];
-    const int nt = m->n_tensors;
-    s->tile_h = th;
+    const int nt = m->n_tensors, H = s->shapes[0].h;
+    s->step = step;
     s->tile_w = tw;
-    s->tiles_y = (out.h + th - 1) / th;
+    s->tiles_y = (H + step - 1) / step;
     s->tiles_x = (out.w + tw - 1) / tw;
     memset(s->rows, 0, sizeof(int) * nt);
     memset(s->wmax, 0, sizeof(int) * nt);
     memset(s->keep, 0, (size_t)nt);
+    memset(s->conv, 0, sizeof(conv_plan) * m->n_nodes);
     s->ws_floats = 0;
     s->work = 0;
     for (int tx = 0; tx < s->tiles_x; tx++) {
+        band_cols(s, tw, tx, s->cols);
         memset(s->prev, 0, sizeof(rect) * nt);
         for (int ty = 0; ty < s->tiles_y; ty++) {
-            tile_rects(s, th, tw, ty, tx, s->req);
+            strip_rects(s, (ty + 1) * step, s->cols, s->prev, s->req);
             for (int t = 0; t < nt; t++) {
                 rect r = s->req[t], q = s->prev[t];
                 if (r.h > s->rows[t])
                     s->rows[t] = r.h;
                 if (r.w > s->wmax[t])
                     s->wmax[t] = r.w;
-                if (ty > 0 && q.h > 0 && r.h > 0 && r.y0 < q.y0 + q.h)
+                if (r.h > 0 && r.y0 < q.y0 + q.h)
                     s->keep[t] = 1;
             }
             for (int i = 0; i < m->n_nodes; i++) {
                 const node *n = &m->nodes[i];
-                rect r = s->req[n->out];
-                int nr = new_rows_from(s->prev[n->out], r);
+                rect r = s->req[n->out], q = s->prev[n->out];
+                int nr = r.y0 + r.h - (q.y0 + q.h);
                 if (r.h <= 0 || r.w <= 0 || nr <= 0)
                     continue;
                 double cells = (double)nr * r.w * s->shapes[n->out].c;
                 if (n->op == OP_CONV) {
                     conv_plan p;
-                    conv_plan_window(n, nr, r.w, 1, &p);
-                    if (ty == 0 && tx == 0)
+                    cells = conv_work(n, nr, r.w, &p);
+                    if (!s->conv[i].N)
                         s->conv[i] = p;
                     if (p.ws_floats > s->ws_floats)
                         s->ws_floats = p.ws_floats;
-                    cells *= (double)p.K * (n->wino ? 0.25 : 1.0);
                 }
                 /* plus a fixed cost per layer call (threads, small GEMMs),
                 ** so that a choice between equal work takes fewer strips */
@@ -266,26 +405,46 @@ static size_t plan_tiles(fcn_session *s, int th, int tw)
     return (top + round16(s->ws_floats)) * sizeof(float);
 }
 
-/* Largest strip height for bands of tw cells that fits `limit`; 0 if none.
-** Leaves the plan of that strip height in s. */
+/* Input rows per strip of th score-map rows. */
+static int strip_step(const fcn_session *s, int th)
+{
+    const int H = s->shapes[0].h;
+    return (int64_t)th * s->ystride < H ? th * s->ystride : H;
+}
+
+/* Strips for bands of tw cells that fit `limit`: the tallest (th score-map
+** rows, th * row stride input rows) or, of the few just below it, the one
+** with the least estimated work (Winograd's 4x4 blocks align better on
+** some heights). Returns th, 0 if none fits; leaves its plan in s. */
 static int fit_strips(fcn_session *s, int tw, size_t limit)
 {
-    const int OH = s->shapes[s->m->out_tensor].h;
-    size_t b = plan_tiles(s, OH, tw);
+    const int H = s->shapes[0].h;
+    int top = (H + s->ystride - 1) / s->ystride;
+    size_t b = plan_tiles(s, H, tw);
     if (b && b <= limit)
-        return OH;
-    int lo = 0, hi = OH - 1;
+        return top;
+    int lo = 0, hi = top - 1;
     while (lo < hi) {
         int mid = lo + (hi - lo + 1) / 2;
-        b = plan_tiles(s, mid, tw);
+        b = plan_tiles(s, strip_step(s, mid), tw);
         if (b && b <= limit)
             lo = mid;
         else
             hi = mid - 1;
     }
-    if (lo > 0)
-        plan_tiles(s, lo, tw);
-    return lo;
+    if (lo <= 0)
+        return 0;
+    int best = lo;
+    double best_work = 0;
+    for (int th = lo; th >= 1 && th > lo - 4; th--) {
+        b = plan_tiles(s, strip_step(s, th), tw);
+        if (b && b <= limit && (th == lo || s->work < best_work * 0.999)) {
+            best = th;
+            best_work = s->work;
+        }
+    }
+    plan_tiles(s, strip_step(s, best), tw);
+    return best;
 }
 
 fcn_status fcn_session_create(const fcn_model *m, int height, int width,
@@ -315,6 +474,7 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     s->threads = o.threads;
     int nt = m->n_tensors;
     s->shapes = fcn_malloc(sizeof(shape) * nt);
+    s->cols = fcn_malloc(sizeof(rect) * nt);
     s->req = fcn_malloc(sizeof(rect) * nt);
     s->prev = fcn_malloc(sizeof(rect) * nt);
     s->have = fcn_malloc(sizeof(int) * nt);
@@ -326,7 +486,7 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     s->conv = fcn_calloc(m->n_nodes, sizeof(conv_plan));
     s->seconds = fcn_calloc(m->n_nodes, sizeof(double));
     fcn_status st;
-    if (!s->shapes || !s->req || !s->prev || !s->have || !s->rows ||
+    if (!s->shapes || !s->cols || !s->req || !s->prev || !s->have || !s->rows ||
         !s->wmax || !s->keep || !s->cap || !s->offset || !s->conv ||
         !s->seconds) {
         st = fcn_error(FCN_ERR_NOMEM, "out of memory");
@@ -344,9 +504,11 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     ** with the least work: strips cost nothing extra, bands recompute their
     ** column halo. Planned with one thread's workspace, so that the choice
     ** (and the result) does not depend on the thread count. */
+    s->ystride = row_stride(s);
     size_t bytes;
     if (o.tile) {
-        bytes = plan_tiles(s, o.tile < os.h ? o.tile : os.h,
+        s->tile_h = o.tile;
+        bytes = plan_tiles(s, strip_step(s, o.tile),
                            o.tile < os.w ? o.tile : os.w);
     } else {
         static const int bands[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
@@ -363,7 +525,7 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
                 best_th = th;
                 best_work = s->work;
             }
-            if (th == os.h)
+            if (th > 0 && s->tiles_y == 1)
                 break;  /* narrower bands only add halo work */
         }
         if (!best_tw) {
@@ -373,7 +535,8 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
                            height);
             goto fail;
         }
-        bytes = plan_tiles(s, best_th, best_tw);
+        s->tile_h = best_th;
+        bytes = plan_tiles(s, strip_step(s, best_th), best_tw);
     }
     if (bytes)  /* the other threads' workspace */
         bytes += (size_t)(s->threads - 1) * s->ws_floats * sizeof(float);
@@ -416,7 +579,8 @@ size_t fcn_session_arena_bytes(const fcn_session *s)
 void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
                        int *n_tiles)
 {
-    *tile_h = s->tile_h;
+    int oh = s->shapes[s->m->out_tensor].h;
+    *tile_h = s->tile_h < oh ? s->tile_h : oh;
     *tile_w = s->tile_w;
     *n_tiles = s->tiles_y * s->tiles_x;
 }
@@ -558,12 +722,13 @@ static fcn_status run(fcn_session *s, const void *src, int image,
     omp_set_num_threads(s->threads);
     memset(s->seconds, 0, sizeof(double) * m->n_nodes);
     for (int tx = 0; tx < s->tiles_x; tx++) {
+        band_cols(s, s->tile_w, tx, s->cols);
         for (int t = 0; t < m->n_tensors; t++) {
             s->have[t] = 0;
             s->prev[t] = (rect){0, 0, 0, 0};
         }
         for (int ty = 0; ty < s->tiles_y; ty++) {
-            tile_rects(s, s->tile_h, s->tile_w, ty, tx, s->req);
+            strip_rects(s, (ty + 1) * s->step, s->cols, s->prev, s->req);
             run_strip(s, src, image);
             memcpy(s->prev, s->req, sizeof(rect) * m->n_tensors);
         }
