@@ -10,7 +10,7 @@
 **                         trained map (a global pool in disguise)
 **   Dropout, Identity     removed
 **   BatchNorm after conv  folded into the conv
-**   activation after conv fused into the conv
+**   activation after conv (or Add) fused into it
 **   flip=1 conv kernels   flipped (trained as true convolution)
 */
 #include <math.h>
@@ -825,14 +825,16 @@ static fcn_status finalize(fcn_model *m, node *nodes, int n_nodes, int out_t)
             for (int j = 0; j < nodes[i].n_in; j++)
                 uses[nodes[i].in[j]]++;
     uses[out_t]++;
-    /* Fold BN / fuse activation into the conv that produces its input. */
+    /* Fold BN / fuse activation into the conv (activation: or the Add) that
+    ** produces its input. */
     for (int i = 0; i < n_nodes; i++) {
         node *n = &nodes[i];
         if ((n->op != OP_BN && n->op != OP_ACT) || n->in[0] == 0 ||
             uses[n->in[0]] != 1)
             continue;
         node *p = &nodes[n->in[0] - 1];
-        if (p->op != OP_CONV || p->act.kind != ACT_NONE)
+        if ((p->op != OP_CONV && (p->op != OP_ADD || n->op != OP_ACT)) ||
+            p->act.kind != ACT_NONE)
             continue;
         if (n->op == OP_BN) {
             int64_t per = (int64_t)(p->cin / p->groups) * p->kh * p->kw;
@@ -955,6 +957,8 @@ static fcn_status describe(fcn_model *m, const shape *shapes)
                      n->wino ? " winograd" : "");
         else if (n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
             snprintf(extra, sizeof extra, " %dx%d/%d", n->kh, n->kw, n->sh);
+        else if (n->op == OP_ADD && n->act.kind != ACT_NONE)
+            snprintf(extra, sizeof extra, " +act");
         len += (size_t)snprintf(m->summary + len, cap - len,
                                 "%-24.24s %-26.26s%-24s -> %dx%dx%d\n",
                                 n->name, n->opname, extra, o.c, o.h, o.w);

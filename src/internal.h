@@ -299,7 +299,9 @@ void act_forward(const act_param *a, const view *in, const view *out,
 void bn_forward(const node *n, const view *in, const view *out, int threads);
 void lrn_forward(const node *n, const view *in, const view *out, int threads);
 void softmax_forward(const view *in, const view *out, int threads);
-void add_forward(const view *in, int n_in, const view *out, int threads);
+/* Sum of n_in inputs, then act (NULL or ACT_NONE: none). */
+void add_forward(const act_param *act, const view *in, int n_in,
+                 const view *out, int threads);
 /* Concatenation along channels: in[j] goes to out's channels from c0. */
 void copy_window(const view *in, const view *out, int c0, int threads);
 void pool_forward(const node *n, int max, const view *in, const view *out,

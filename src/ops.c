@@ -135,7 +135,8 @@ void softmax_forward(const view *in, const view *out, int threads)
         }
 }
 
-void add_forward(const view *in, int n_in, const view *out, int threads)
+void add_forward(const act_param *act, const view *in, int n_in,
+                 const view *out, int threads)
 {
     #pragma omp parallel for num_threads(threads) schedule(static)
     for (int c = 0; c < out->c; c++)
@@ -147,6 +148,8 @@ void add_forward(const view *in, int n_in, const view *out, int threads)
                 for (int i = 0; i < out->w; i++)
                     y[i] += x[i];
             }
+            if (act && act->kind != ACT_NONE)  /* fused, e.g. ResNet's ReLU */
+                act_apply(act, y, out->w);
         }
 }
 

@@ -682,7 +682,7 @@ static void run_strip(fcn_session *s, const void *src, int image)
             lrn_forward(n, &in[0], &y, T);
             break;
         case OP_ADD:
-            add_forward(in, n->n_in, &y, T);
+            add_forward(&n->act, in, n->n_in, &y, T);
             break;
         case OP_CONCAT:
             for (int j = 0, c0 = 0; j < n->n_in; c0 += in[j].c, j++)

@@ -1294,17 +1294,20 @@ static void test_add(void)
             fill(in[j], cnt, -10.0f, 10.0f);
         }
         float *out[2] = {buf_new(cnt), buf_new(cnt)};
+        /* every third case with a fused activation (ResNet's Add + ReLU) */
+        act_param act = act_random(i % 3 == 2 ? (act_kind)irand(1, 8)
+                                              : ACT_NONE);
         {
             view vi[6], vo = view_full(out[0], (shape){1, 1, (int)cnt});
             for (int j = 0; j < k; j++)
                 vi[j] = view_full(in[j], (shape){1, 1, (int)cnt});
-            add_forward(vi, k, &vo, 1);
+            add_forward(&act, vi, k, &vo, 1);
         }
         {
             view vi[6], vo = view_full(out[1], (shape){1, 1, (int)cnt});
             for (int j = 0; j < k; j++)
                 vi[j] = view_full(in[j], (shape){1, 1, (int)cnt});
-            add_forward(vi, k, &vo, 3);
+            add_forward(&act, vi, k, &vo, 3);
         }
         int64_t worst = -1;
         double we = 0.0, wref = 0.0;
@@ -1314,11 +1317,13 @@ static void test_add(void)
                 s += in[j][e];
                 a += fabs(in[j][e]);
             }
-            double err = fabs((double)out[0][e] - s);
-            if (!(err <= 1e-6 * a) && (worst < 0 || !(err <= we))) {
+            double ref = act_ref(&act, s);
+            double err = fabs((double)out[0][e] - ref);
+            if (!(err <= 1e-6 * act_lipschitz(&act) * (a > 1.0 ? a : 1.0)) &&
+                (worst < 0 || !(err <= we))) {
                 worst = e;
                 we = isnan(err) ? INFINITY : err;
-                wref = s;
+                wref = ref;
             }
         }
         CHECK(worst < 0, "add n_in=%d count=%lld: worst at %lld: got %.9g "
