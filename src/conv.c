@@ -93,7 +93,7 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
                      (p->shared ? 1 : threads);
 }
 
-int conv_pack(node *n)
+int conv_pack(node *n, int release)
 {
     if (!gemm_available() ||
         (n->groups > 1 && n->groups == n->cin && n->cout == n->cin))
@@ -105,7 +105,8 @@ int conv_pack(node *n)
     if (!n->packed)
         return 0;
     for (int g = 0; g < G; g++)
-        gemm_pack(M, K, n->weight + (int64_t)g * M * K, n->packed + g * per);
+        gemm_pack(M, K, n->weight + (int64_t)g * M * K, n->packed + g * per,
+                  release);
     return 1;
 }
 
@@ -392,23 +393,25 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
             #pragma omp for schedule(dynamic, 1)
             for (int mb = 0; mb < mblocks; mb++) {
                 int m0 = mb * mblk, mn = M - m0 < mblk ? M - m0 : mblk;
-                const float *a = n->weight + ((int64_t)g * M + m0) * K;
                 float *c = out + ((int64_t)g * M + m0) * ldc + n0;
                 /* one output pixel (a dense head at its trained size):
                 ** SGEMV streams the weights once, where SGEMM first copies
                 ** them into its panels (2.2-4.4x slower on VGG's fc6) */
-                const float *ap = n->packed + g * apg;
                 if (pan && nt == 1)
-                    gemv_panels(ap, Mp, m0, mn, (int)K, b, GEMM_NR, c, ldc);
+                    gemv_panels(n->packed + g * apg, Mp, m0, mn, (int)K, b,
+                                GEMM_NR, c, ldc);
                 else if (pan)
-                    gemm_panels(ap, Mp, m0, mn, nt, (int)K, b, c, ldc);
+                    gemm_panels(n->packed + g * apg, Mp, m0, mn, nt, (int)K, b,
+                                c, ldc);
                 else if (nt == 1)
                     cblas_sgemv(CblasRowMajor, CblasNoTrans, mn, (int)K, 1.0f,
-                                a, (int)K, b, ldb, 0.0f, c, (int)ldc);
+                                n->weight + ((int64_t)g * M + m0) * K, (int)K,
+                                b, ldb, 0.0f, c, (int)ldc);
                 else
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mn,
-                                nt, (int)K, 1.0f, a, (int)K, b, ldb, 0.0f, c,
-                                (int)ldc);
+                                nt, (int)K, 1.0f,
+                                n->weight + ((int64_t)g * M + m0) * K, (int)K,
+                                b, ldb, 0.0f, c, (int)ldc);
                 epilogue(n, out, ldc, g * M + m0, mn, n0, nt);
             }
         }

@@ -110,12 +110,14 @@ static inline const float *slice(const float *Ap, int Mp, int m, int k0,
     return Ap + (int64_t)k0 * Mp + (int64_t)m * kc;
 }
 
-void gemm_pack(int M, int K, const float *A, float *Ap)
+void gemm_pack(int M, int K, const float *A, float *Ap, int release)
 {
     const int Mp = (M + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
-    for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
-        int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-        for (int m0 = 0; m0 < Mp; m0 += GEMM_MR) {
+    /* panel by panel, so that A is read once, in order, and (release) its
+    ** pages can be dropped as soon as a panel is packed */
+    for (int m0 = 0; m0 < Mp; m0 += GEMM_MR) {
+        for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
+            int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
             float *p = (float *)slice(Ap, Mp, m0, k0, kc);
             for (int r = 0; r < GEMM_MR; r++) {
                 const float *row = A + (int64_t)(m0 + r) * K + k0;
@@ -123,6 +125,9 @@ void gemm_pack(int M, int K, const float *A, float *Ap)
                     p[k * GEMM_MR + r] = m0 + r < M ? row[k] : 0.0f;
             }
         }
+        if (release && m0 < M)
+            fcn_release_pages(A + (int64_t)m0 * K, sizeof(float) * (size_t)K *
+                              (M - m0 < GEMM_MR ? M - m0 : GEMM_MR));
     }
 }
 

@@ -1057,10 +1057,18 @@ fcn_status graph_build(const rd_model *rd, const fcn_options *opt,
                            "weights of '%s'", n->name);
             goto done;
         }
-        if (opt->gemm != FCN_GEMM_BLAS && !conv_pack(n)) {
+        if (opt->gemm != FCN_GEMM_BLAS &&
+            !conv_pack(n, m->file_mapped && !n->weight_buf)) {
             st = fcn_error(FCN_ERR_NOMEM, "out of memory packing the "
                            "weights of '%s'", n->name);
             goto done;
+        }
+        if (n->packed && n->weight_buf) {
+            /* the packed copy is all that runs reads (weights in the file
+            ** mapping were released while packing): load never holds both */
+            fcn_free(n->weight_buf);
+            n->weight_buf = NULL;
+            n->weight = NULL;
         }
         /* what runs reads: the packed copy (the row-major weights are
         ** then untouched after load) or the weights as stored */

@@ -25,6 +25,9 @@ fcn_status fcn_error(fcn_status st, const char *fmt, ...)
 void *fcn_malloc(size_t n);            /* NULL on failure or n == 0 -> 1 byte */
 void *fcn_calloc(size_t n, size_t size);
 void *fcn_aligned_alloc(size_t n);     /* 64-byte aligned; free with fcn_free */
+/* Drop the whole pages inside [p, p+n) of a private read-only file mapping
+** from this process (a later read faults them back in from the file). */
+void fcn_release_pages(const void *p, size_t n);
 void fcn_free(void *p);
 /* a * b into *out; returns 0 on overflow (or negative operands). */
 int fcn_mul64(int64_t a, int64_t b, int64_t *out);
@@ -269,8 +272,9 @@ int gemm_available(void); /* the AVX2+FMA kernel runs on this CPU */
 /* Floats of A (M x K) packed: M rounded up to GEMM_MR (Mp), times K. */
 int64_t gemm_packed_floats(int M, int K);
 /* Pack row-major A (M x K): slices of GEMM_KC columns, each Mp x kc, in
-** panels of GEMM_MR rows, k-major. */
-void gemm_pack(int M, int K, const float *A, float *Ap);
+** panels of GEMM_MR rows, k-major. release: A lies in a read-only file
+** mapping, whose pages are dropped (fcn_release_pages) as they are packed. */
+void gemm_pack(int M, int K, const float *A, float *Ap, int release);
 /* C (M x N, ldc) = rows [m0, m0+M) of packed A (Mp rows; m0 a multiple of
 ** GEMM_MR) times B, B in panels: panel j (columns [16j, 16j+16)) at
 ** B + j*K*16, row k of it at + k*16 (zeros past N). */
@@ -279,8 +283,9 @@ void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
 /* The same for one output pixel: y = A x. */
 void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
                  const float *x, int64_t incx, float *y, int64_t incy);
-/* Pack n's weights for gemm_panels into n->packed (per group); 0 on OOM. */
-int conv_pack(node *n);
+/* Pack n's weights for gemm_panels into n->packed (per group); 0 on OOM.
+** release: as gemm_pack's. */
+int conv_pack(node *n, int release);
 
 /* ---- winograd.c: F(4x4, 3x3) for 3x3 stride-1 convolutions ---- */
 

@@ -64,7 +64,7 @@ int winograd_prepare(node *n, int pack)
         if (!p)
             return 0;
         for (int x = 0; x < 36; x++)
-            gemm_pack(M, C, n->wino + (int64_t)x * M * C, p + x * per);
+            gemm_pack(M, C, n->wino + (int64_t)x * M * C, p + x * per, 0);
         fcn_free(n->wino);
         n->wino = p;
         n->wino_packed = 1;

@@ -333,7 +333,7 @@ static void run_conv_path(const conv_case *c, int wino, int pack)
     n.bias = bias;
     if (wino && !winograd_prepare(&n, pack))
         exit(2);
-    if (pack && !conv_pack(&n))
+    if (pack && !conv_pack(&n, 0))
         exit(2);
 
     conv_plan p1, p3;
