@@ -122,9 +122,12 @@ const char *fcn_model_summary(const fcn_model *m);
 typedef struct fcn_session_options {  /* a zeroed struct means defaults */
     int threads;        /* <= 0: OpenMP's default (all cores) */
     size_t mem_limit;   /* bytes for activations + workspace; 0: 512 MiB.
-                           Larger inputs run on spatial tiles of the score
-                           map, with identical results */
-    int tile;           /* > 0: force tiles of tile x tile score-map cells */
+                           Larger inputs run in bands of score-map columns
+                           and strips of input rows, with the same results
+                           up to rounding (docs/engine.md) */
+    int tile;           /* > 0: force bands of tile score-map columns and
+                           strips of tile score-map rows' worth of input
+                           rows */
 } fcn_session_options;
 
 /* Plan the network for an input of height x width. opt may be NULL.
@@ -134,7 +137,8 @@ typedef struct fcn_session_options {  /* a zeroed struct means defaults */
 fcn_status fcn_session_create(const fcn_model *m, int height, int width,
                               const fcn_session_options *opt,
                               fcn_session **out);
-/* Tiling chosen: tile size in score-map cells, and the number of tiles. */
+/* Tiling chosen: strip height and band width in score-map cells, and the
+** number of tiles (strips x bands). */
 void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
                        int *n_tiles);
 void fcn_session_free(fcn_session *s);  /* accepts NULL */
