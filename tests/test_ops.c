@@ -547,6 +547,9 @@ static void test_conv(void)
         cc(37, 101, 7, 7, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_RELU, 1),
         cc(300, 13, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
         cc(64, 70, 3, 3, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 2, ACT_NONE, 0),
+        /* 4 panels, the last one short (M = 23); 9 panels (M = 50) */
+        cc(20, 23, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
+        cc(600, 50, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
         /* shared grouped with M = 70 > 64 per group */
         cc(6, 140, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, ACT_HSIGMOID, 1),
         cc(9, 207, 7, 4, 2, 3, 1, 2, 1, 1, 0, 1, 1, 0, 3, ACT_MUL, 1),
