@@ -18,7 +18,10 @@
 
 #include "internal.h"
 
-#define WS_TARGET (8u << 20)  /* bytes of transformed data per batch */
+/* bytes of transformed data per batch: 2 MiB measured faster than 8 (VGG-16
+** 224: 245 -> 215 ms on 1 thread, 147 -> 133 ms on 2; 1024: 5.7 -> 5.3 s
+** and 3.5 -> 2.9 s): a batch's data stays nearer the core */
+#define WS_TARGET (2u << 20)
 
 int winograd_applies(const node *n)
 {
