@@ -186,6 +186,23 @@ static void input_tf(const node *n, const view *in, const view *out,
     }
 }
 
+/* Block (by, bx)'s 4x4 outputs y[(4r + q) * ys] (bias added) into one
+** channel's plane of out's window, clipped to it, with the activation. */
+static void put_block(const node *n, const view *out, float *plane, int by,
+                      int bx, const float *y, int ys)
+{
+    int oy = 4 * by, ox = 4 * bx;
+    int rows = out->h - oy < 4 ? out->h - oy : 4;
+    int cols = out->w - ox < 4 ? out->w - ox : 4;
+    for (int r = 0; r < rows; r++) {
+        float *dst = plane + (int64_t)(oy + r) * out->rs + ox;
+        for (int q = 0; q < cols; q++)
+            dst[q] = y[(4 * r + q) * ys];
+        if (n->act.kind != ACT_NONE)
+            act_apply(&n->act, dst, cols);
+    }
+}
+
 /* Transform m (36 x cout x p->T; blocks [b0, b0+T)) back for channels [m0, m1) into out's
 ** window, with bias and activation. */
 static void output_tf(const node *n, const view *out, const wplan *p, int b0,
@@ -210,16 +227,9 @@ static void output_tf(const node *n, const view *out, const wplan *p, int b0,
                 float *yr = y + 4 * r;
                 AT_1D(er, 1, yr, 1);
             }
-            int oy = 4 * by, ox = 4 * bx;
-            int rows = out->h - oy < 4 ? out->h - oy : 4;
-            int cols = out->w - ox < 4 ? out->w - ox : 4;
-            for (int r = 0; r < rows; r++) {
-                float *dst = plane + (int64_t)(oy + r) * out->rs + ox;
-                for (int q = 0; q < cols; q++)
-                    dst[q] = y[4 * r + q] + bias;
-                if (n->act.kind != ACT_NONE)
-                    act_apply(&n->act, dst, cols);
-            }
+            for (int x = 0; x < 16; x++)
+                y[x] += bias;
+            put_block(n, out, plane, by, bx, y, 1);
         }
     }
 }
@@ -346,17 +356,9 @@ TF16 static void output_tf16(const node *n, const view *out, const wplan *p,
                     y[4 * r + 3][i] = a1 - a2 + 8 * a3 - 8 * a4 + a5 + bias;
                 }
             for (int i = 0; i < nb; i++) {
-                int b = b0 + t0 + i, by = b / p->nbx, bx = b % p->nbx;
-                int oy = 4 * by, ox = 4 * bx;
-                int rows = out->h - oy < 4 ? out->h - oy : 4;
-                int cols = out->w - ox < 4 ? out->w - ox : 4;
-                for (int r = 0; r < rows; r++) {
-                    float *dst = plane + (int64_t)(oy + r) * out->rs + ox;
-                    for (int q = 0; q < cols; q++)
-                        dst[q] = y[4 * r + q][i];
-                    if (n->act.kind != ACT_NONE)
-                        act_apply(&n->act, dst, cols);
-                }
+                int b = b0 + t0 + i;
+                put_block(n, out, plane, b / p->nbx, b % p->nbx, &y[0][i],
+                          GEMM_NR);
             }
         }
     }
