@@ -80,6 +80,37 @@ static void kernel_6x16(int kc, const float *a, int mr, const float *b,
         for (int j = 0; j < nr; j++)
             c[r * ldc + j] = (acc ? c[r * ldc + j] : 0.0f) + tmp[r][j];
 }
+
+/* The same for panels of at most 8 columns (the tail of N): half the
+** FMAs. Reads the first 8 floats of each 16-float row of B. */
+#define FMA_ROW8(r)                                                        \
+    t = _mm256_broadcast_ss(a + r);                                        \
+    c##r##0 = _mm256_fmadd_ps(t, b0, c##r##0);
+
+__attribute__((target("avx2,fma")))
+static void kernel_6x8(int kc, const float *a, int mr, const float *b,
+                       float *c, int64_t ldc, int nr, int acc)
+{
+    __m256 c00 = _mm256_setzero_ps(), c10 = c00, c20 = c00, c30 = c00,
+           c40 = c00, c50 = c00;
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(b), t;
+        FMA_ROW8(0) FMA_ROW8(1) FMA_ROW8(2) FMA_ROW8(3) FMA_ROW8(4)
+        FMA_ROW8(5)
+        a += GEMM_MR;
+        b += GEMM_NR;
+    }
+    float tmp[GEMM_MR][8];
+    _mm256_storeu_ps(tmp[0], c00);
+    _mm256_storeu_ps(tmp[1], c10);
+    _mm256_storeu_ps(tmp[2], c20);
+    _mm256_storeu_ps(tmp[3], c30);
+    _mm256_storeu_ps(tmp[4], c40);
+    _mm256_storeu_ps(tmp[5], c50);
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nr; j++)
+            c[r * ldc + j] = (acc ? c[r * ldc + j] : 0.0f) + tmp[r][j];
+}
 #else
 #define HAVE_KERNEL 0
 #endif
@@ -147,8 +178,9 @@ void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
                 const float *b = B + j * pstride + (int64_t)k0 * GEMM_NR;
                 for (int m = b0; m < b0 + mc; m += GEMM_MR) {
                     int mr = b0 + mc - m < GEMM_MR ? b0 + mc - m : GEMM_MR;
-                    kernel_6x16(kc, slice(Ap, Mp, m0 + m, k0, kc), mr, b,
-                                C + m * ldc + j * GEMM_NR, ldc, nr, k0 > 0);
+                    (nr <= 8 ? kernel_6x8 : kernel_6x16)(
+                        kc, slice(Ap, Mp, m0 + m, k0, kc), mr, b,
+                        C + m * ldc + j * GEMM_NR, ldc, nr, k0 > 0);
                 }
             }
         }
