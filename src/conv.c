@@ -36,6 +36,12 @@
 
 static int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
+/* One input channel per output channel: the direct depthwise loop. */
+static int is_depthwise(const node *n)
+{
+    return n->groups > 1 && n->groups == n->cin && n->cout == n->cin;
+}
+
 void conv_plan_window(const node *n, int out_h, int out_w, int threads,
                       conv_plan *p)
 {
@@ -44,7 +50,7 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
     p->out_w = out_w;
     p->N = (int64_t)out_h * out_w;
     p->K = (int64_t)(n->cin / n->groups) * n->kh * n->kw;
-    p->depthwise = n->groups > 1 && n->groups == n->cin && n->cout == n->cin;
+    p->depthwise = is_depthwise(n);
     /* Winograd where it measured faster (docs/engine.md): with enough 4x4
     ** blocks to amortise reading its 36/9 = 4x larger weights (on a 7x7
     ** map, 4 blocks, im2col was 1.25x faster; from 14x14 on Winograd was
@@ -60,7 +66,7 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
         p->ws_floats = winograd_ws(n, out_h, out_w, threads);
         return;
     }
-    p->panels = n->packed != NULL && !p->depthwise;
+    p->panels = n->packed != NULL; /* never set for depthwise convs */
     p->direct = !p->panels && n->kh == 1 && n->kw == 1 && n->sh == 1 &&
                 n->sw == 1 && !n->pt && !n->pl && !n->pb && !n->pr;
     int64_t t;
@@ -95,8 +101,7 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
 
 int conv_pack(node *n, int release)
 {
-    if (!gemm_available() ||
-        (n->groups > 1 && n->groups == n->cin && n->cout == n->cin))
+    if (!gemm_available() || is_depthwise(n))
         return 1; /* OpenBLAS path / depthwise kernel: nothing to pack */
     const int G = n->groups, M = n->cout / G;
     const int K = n->cin / G * n->kh * n->kw;
@@ -159,37 +164,27 @@ void im2col_tile(const view *in, int c0, int cn, const node *n, int oy0,
     }
 }
 
-/* Columns [q, q+len) of one row of the panels: from s, or zeros (s NULL).
-** Pieces are at most 16 floats: plain loops, not memcpy/memset calls. */
+/* Columns [q, q+len) of one row of the panels: every sw-th float from s,
+** or zeros (s NULL). Pieces are at most 16 floats: plain loops, not
+** memcpy/memset calls. */
 static inline void panel_put(float *row, int64_t pstride, int q,
-                             const float *s, int len)
+                             const float *s, int sw, int len)
 {
     while (len > 0) {
         int off = q % GEMM_NR, l = GEMM_NR - off < len ? GEMM_NR - off : len;
         float *d = row + (q / GEMM_NR) * pstride + off;
-        if (s) {
+        if (!s) {
+            for (int i = 0; i < l; i++)
+                d[i] = 0.0f;
+        } else if (sw == 1) {
             for (int i = 0; i < l; i++)
                 d[i] = s[i];
             s += l;
         } else {
             for (int i = 0; i < l; i++)
-                d[i] = 0.0f;
+                d[i] = s[i * sw];
+            s += l * sw;
         }
-        q += l;
-        len -= l;
-    }
-}
-
-/* The same from every sw-th float of s. */
-static inline void panel_put_strided(float *row, int64_t pstride, int q,
-                                     const float *s, int sw, int len)
-{
-    while (len > 0) {
-        int off = q % GEMM_NR, l = GEMM_NR - off < len ? GEMM_NR - off : len;
-        float *d = row + (q / GEMM_NR) * pstride + off;
-        for (int i = 0; i < l; i++)
-            d[i] = s[i * sw];
-        s += l * sw;
         q += l;
         len -= l;
     }
@@ -217,7 +212,7 @@ void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
                     int iy = (oy0 + ly) * sh - n->pt + ky * n->dh;
                     int ix = xoff + lx * sw;
                     if (iy < 0 || iy >= in->H) {
-                        panel_put(row, pstride, j, NULL, run);
+                        panel_put(row, pstride, j, NULL, 1, run);
                     } else {
                         const float *src = plane +
                             (int64_t)(iy - in->y0) * in->rs - in->x0;
@@ -236,22 +231,17 @@ void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
                             hi = run;
                         if (hi < lo)
                             hi = lo;
-                        panel_put(row, pstride, j, NULL, lo);
-                        if (sw == 1) {
-                            panel_put(row, pstride, j + lo, src + ix + lo,
-                                      hi - lo);
-                        } else {
-                            panel_put_strided(row, pstride, j + lo,
-                                              src + ix + lo * sw, sw, hi - lo);
-                        }
-                        panel_put(row, pstride, j + hi, NULL, run - hi);
+                        panel_put(row, pstride, j, NULL, 1, lo);
+                        panel_put(row, pstride, j + lo, src + ix + lo * sw, sw,
+                                  hi - lo);
+                        panel_put(row, pstride, j + hi, NULL, 1, run - hi);
                     }
                     j += run;
                     lx = 0;
                     ly++;
                 }
                 if (tail) /* columns past nt in the last panel */
-                    panel_put(row, pstride, nt, NULL, GEMM_NR - tail);
+                    panel_put(row, pstride, nt, NULL, 1, GEMM_NR - tail);
             }
     }
 }
@@ -322,8 +312,8 @@ void conv_forward(const node *n, const conv_plan *p, const view *in,
                        in->rs == ow && in->y0 <= oy0 &&
                        in->y0 + in->h >= oy0 + outv->h;
     const float *in_rows = in->p + (int64_t)(oy0 - in->y0) * in->rs;
-    const int64_t apg = gemm_packed_floats(M, (int)K); /* packed, per group */
-    const int Mp = (int)(apg / (K > 0 ? K : 1));
+    const int Mp = gemm_packed_rows(M);
+    const int64_t apg = (int64_t)Mp * K; /* packed floats per group */
     if (!p->shared) {
         #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
         for (int t = 0; t < p->n_tiles; t++) {

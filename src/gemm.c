@@ -21,16 +21,10 @@
 ** The kernel needs AVX2 and FMA (checked at run time); elsewhere the layers
 ** keep their row-major weights and run through OpenBLAS.
 */
-#include <string.h>
-
 #include "internal.h"
 
-#ifndef MC
 #define MC 120 /* rows of A per block: a multiple of GEMM_MR */
-#endif
-#ifndef NC
 #define NC 16  /* panels of B per block */
-#endif
 
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <immintrin.h>
@@ -129,9 +123,14 @@ int gemm_available(void)
 #endif
 }
 
+int gemm_packed_rows(int M)
+{
+    return (M + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+}
+
 int64_t gemm_packed_floats(int M, int K)
 {
-    return (int64_t)(M + GEMM_MR - 1) / GEMM_MR * GEMM_MR * K;
+    return (int64_t)gemm_packed_rows(M) * K;
 }
 
 /* Where row m (a multiple of 6) of slice k0 starts. */
@@ -143,7 +142,7 @@ static inline const float *slice(const float *Ap, int Mp, int m, int k0,
 
 void gemm_pack(int M, int K, const float *A, float *Ap, int release)
 {
-    const int Mp = (M + GEMM_MR - 1) / GEMM_MR * GEMM_MR;
+    const int Mp = gemm_packed_rows(M);
     /* panel by panel, so that A is read once, in order, and (release) its
     ** pages can be dropped as soon as a panel is packed */
     for (int m0 = 0; m0 < Mp; m0 += GEMM_MR) {
@@ -151,9 +150,14 @@ void gemm_pack(int M, int K, const float *A, float *Ap, int release)
             int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
             float *p = (float *)slice(Ap, Mp, m0, k0, kc);
             for (int r = 0; r < GEMM_MR; r++) {
+                if (m0 + r >= M) { /* padding rows */
+                    for (int k = 0; k < kc; k++)
+                        p[k * GEMM_MR + r] = 0.0f;
+                    continue;
+                }
                 const float *row = A + (int64_t)(m0 + r) * K + k0;
                 for (int k = 0; k < kc; k++)
-                    p[k * GEMM_MR + r] = m0 + r < M ? row[k] : 0.0f;
+                    p[k * GEMM_MR + r] = row[k];
             }
         }
         if (release && m0 < M)

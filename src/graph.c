@@ -887,6 +887,19 @@ static fcn_status finalize(fcn_model *m, node *nodes, int n_nodes, int out_t)
     return FCN_OK;
 }
 
+void win_geom(const node *n, int axis, int *k, int *s, int *d, int *p)
+{
+    *k = 1, *s = 1, *d = 1, *p = 0;
+    if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
+        *k = axis ? n->kw : n->kh;
+        *s = axis ? n->sw : n->sh;
+        *d = n->op == OP_CONV ? (axis ? n->dw : n->dh) : 1;
+        *p = axis ? n->pl : n->pt;
+    } else if (n->op == OP_PAD) {
+        *p = axis ? n->pl : n->pt;
+    }
+}
+
 static void compute_geometry(fcn_model *m)
 {
     axis_geom *g = fcn_calloc((size_t)m->n_tensors * 2, sizeof(axis_geom));
@@ -905,16 +918,11 @@ static void compute_geometry(fcn_model *m)
                 a.rf = end - a.offset;
                 a.stride = a.stride > b.stride ? a.stride : b.stride;
             }
-            int k = ax ? n->kw : n->kh, s = ax ? n->sw : n->sh,
-                d = ax ? n->dw : n->dh, p = ax ? n->pl : n->pt;
-            if (n->op == OP_CONV || n->op == OP_MAXPOOL ||
-                n->op == OP_AVGPOOL) {
-                a.rf += (k - 1) * (n->op == OP_CONV ? d : 1) * a.stride;
-                a.offset -= p * a.stride;
-                a.stride *= s;
-            } else if (n->op == OP_PAD) {
-                a.offset -= p * a.stride;
-            }
+            int k, s, d, p;
+            win_geom(n, ax, &k, &s, &d, &p);
+            a.rf += (k - 1) * d * a.stride;
+            a.offset -= p * a.stride;
+            a.stride *= s;
             g[2 * n->out + ax] = a;
         }
     }

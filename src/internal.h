@@ -149,6 +149,11 @@ typedef struct node {
     float pad_value;
 } node;
 
+/* Node n's window along axis 0 (rows) or 1 (columns): output o reads
+** inputs [o*s - p, o*s - p + (k-1)*d + 1); ops without a window map one
+** to one (k = s = d = 1, p = 0; a Pad shifts by its leading padding). */
+void win_geom(const node *n, int axis, int *k, int *s, int *d, int *p);
+
 /* Geometry of a tensor along one axis, in input pixels. */
 typedef struct axis_geom {
     int stride, offset, rf;
@@ -269,7 +274,8 @@ void im2col_panels(const view *in, int c0, int cn, const node *n, int oy0,
 #define GEMM_NR 16
 #define GEMM_KC 256
 int gemm_available(void); /* the AVX2+FMA kernel runs on this CPU */
-/* Floats of A (M x K) packed: M rounded up to GEMM_MR (Mp), times K. */
+/* Rows of A packed (Mp): M rounded up to GEMM_MR; floats: Mp x K. */
+int gemm_packed_rows(int M);
 int64_t gemm_packed_floats(int M, int K);
 /* Pack row-major A (M x K): slices of GEMM_KC columns, each Mp x kc, in
 ** panels of GEMM_MR rows, k-major. release: A lies in a read-only file

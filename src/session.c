@@ -126,18 +126,13 @@ static void need_rects(const fcn_session *s, rect o, rect *req)
         for (int j = 0; j < n->n_in; j++) {
             shape is = s->shapes[n->in[j]];
             rect q = r;
-            int y0, y1, x0, x1;
             if (n->op == OP_CONV || n->op == OP_MAXPOOL ||
-                n->op == OP_AVGPOOL) {
-                int conv = n->op == OP_CONV;
-                need_axis(r.y0, r.y0 + r.h, n->kh, n->sh, conv ? n->dh : 1,
-                          n->pt, is.h, &y0, &y1);
-                need_axis(r.x0, r.x0 + r.w, n->kw, n->sw, conv ? n->dw : 1,
-                          n->pl, is.w, &x0, &x1);
-                q = (rect){y0, x0, y1 - y0, x1 - x0};
-            } else if (n->op == OP_PAD) {
-                need_axis(r.y0, r.y0 + r.h, 1, 1, 1, n->pt, is.h, &y0, &y1);
-                need_axis(r.x0, r.x0 + r.w, 1, 1, 1, n->pl, is.w, &x0, &x1);
+                n->op == OP_AVGPOOL || n->op == OP_PAD) {
+                int y0, y1, x0, x1, k, st, d, p;
+                win_geom(n, 0, &k, &st, &d, &p);
+                need_axis(r.y0, r.y0 + r.h, k, st, d, p, is.h, &y0, &y1);
+                win_geom(n, 1, &k, &st, &d, &p);
+                need_axis(r.x0, r.x0 + r.w, k, st, d, p, is.w, &x0, &x1);
                 q = (rect){y0, x0, y1 - y0, x1 - x0};
             }
             if (q.h > 0 && q.w > 0)
@@ -156,41 +151,6 @@ static void band_cols(const fcn_session *s, int tw, int tx, rect *cols)
                cols);
 }
 
-/* Input rows per score-map row: the product of the row strides on a path
-** from the input to the score map (every path has the same). */
-static int row_stride(const fcn_session *s)
-{
-    const fcn_model *m = s->m;
-    int t = m->out_tensor;
-    int64_t st = 1;
-    for (int i = m->n_nodes - 1; i >= 0 && t != 0; i--) {
-        const node *n = &m->nodes[i];
-        if (n->out != t)
-            continue;
-        if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL)
-            st *= n->sh;
-        if (st > s->shapes[0].h)
-            break;
-        t = n->in[0];
-    }
-    return st < 1 ? 1 : st > s->shapes[0].h ? s->shapes[0].h : (int)st;
-}
-
-/* Row geometry of node n: output row o reads input rows [o*s - p,
-** o*s - p + (k-1)*d + 1); ops without a window map rows one to one. */
-static void row_geom(const node *n, int *k, int *st, int *d, int *p)
-{
-    *k = 1, *st = 1, *d = 1, *p = 0;
-    if (n->op == OP_CONV || n->op == OP_MAXPOOL || n->op == OP_AVGPOOL) {
-        *k = n->kh;
-        *st = n->sh;
-        *d = n->op == OP_CONV ? n->dh : 1;
-        *p = n->pt;
-    } else if (n->op == OP_PAD) {
-        *p = n->pt;
-    }
-}
-
 static int64_t floordiv(int64_t a, int64_t b)
 {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
@@ -203,7 +163,7 @@ static int rows_computable(const node *n, int avail, int in_h, int out_h)
     if (avail >= in_h)
         return out_h;
     int k, st, d, p;
-    row_geom(n, &k, &st, &d, &p);
+    win_geom(n, 0, &k, &st, &d, &p);
     int64_t o = floordiv((int64_t)avail + p - (int64_t)(k - 1) * d - 1, st) + 1;
     return (int)(o < 0 ? 0 : o > out_h ? out_h : o);
 }
@@ -212,7 +172,7 @@ static int rows_computable(const node *n, int avail, int in_h, int out_h)
 static int first_row_read(const node *n, int o, int in_h)
 {
     int k, st, d, p;
-    row_geom(n, &k, &st, &d, &p);
+    win_geom(n, 0, &k, &st, &d, &p);
     int64_t a = (int64_t)o * st - p;
     return (int)(a < 0 ? 0 : a > in_h ? in_h : a);
 }
@@ -504,7 +464,10 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     ** with the least work: strips cost nothing extra, bands recompute their
     ** column halo. Planned with one thread's workspace, so that the choice
     ** (and the result) does not depend on the thread count. */
-    s->ystride = row_stride(s);
+    /* input rows per score-map row: the score map's row stride */
+    s->ystride = m->geom.stride_h < 1 ? 1
+                 : m->geom.stride_h > s->shapes[0].h ? s->shapes[0].h
+                 : m->geom.stride_h;
     size_t bytes;
     if (o.tile) {
         s->tile_h = o.tile;

@@ -115,77 +115,6 @@ size_t winograd_ws(const node *n, int out_h, int out_w, int threads)
     return one * (p.shared ? 1 : threads);
 }
 
-/* B^T d for one column or row of 6: */
-#define BT_1D(d, s, o, os)                                                   \
-    do {                                                                     \
-        float d0 = d[0], d1 = d[s], d2 = d[2 * (s)], d3 = d[3 * (s)],        \
-              d4 = d[4 * (s)], d5 = d[5 * (s)];                              \
-        o[0] = 4 * d0 - 5 * d2 + d4;                                         \
-        o[os] = -4 * d1 - 4 * d2 + d3 + d4;                                  \
-        o[2 * (os)] = 4 * d1 - 4 * d2 - d3 + d4;                             \
-        o[3 * (os)] = -2 * d1 - d2 + 2 * d3 + d4;                            \
-        o[4 * (os)] = 2 * d1 - d2 - 2 * d3 + d4;                             \
-        o[5 * (os)] = 4 * d1 - 5 * d3 + d5;                                  \
-    } while (0)
-
-/* A^T m: 6 -> 4 */
-#define AT_1D(m, s, o, os)                                                   \
-    do {                                                                     \
-        float m0 = m[0], m1 = m[s], m2 = m[2 * (s)], m3 = m[3 * (s)],        \
-              m4 = m[4 * (s)], m5 = m[5 * (s)];                              \
-        o[0] = m0 + m1 + m2 + m3 + m4;                                       \
-        o[os] = m1 - m2 + 2 * m3 - 2 * m4;                                   \
-        o[2 * (os)] = m1 + m2 + 4 * m3 + 4 * m4;                             \
-        o[3 * (os)] = m1 - m2 + 8 * m3 - 8 * m4 + m5;                        \
-    } while (0)
-
-/* Transform the patches of blocks [b0, b0+T) for channels [c0, c1) into
-** v (36 x C x p->T; T <= p->T). Pixels outside the stored window are zero: they are
-** padding, or feed only outputs beyond the window. */
-static void input_tf(const node *n, const view *in, const view *out,
-                     const wplan *p, int b0, int T, int c0, int c1, float *v)
-{
-    const int C = n->cin, tp = tpad(n, p->T);
-    const int ylo = in->y0, yhi = in->y0 + in->h, xlo = in->x0,
-              xhi = in->x0 + in->w;
-    for (int c = c0; c < c1; c++) {
-        const float *plane = in->p + (int64_t)c * in->ps;
-        for (int t = 0; t < T; t++) {
-            int b = b0 + t, by = b / p->nbx, bx = b % p->nbx;
-            int iy0 = out->y0 + 4 * by - n->pt, ix0 = out->x0 + 4 * bx - n->pl;
-            float d[36], e[36];
-            for (int r = 0; r < 6; r++) {
-                int iy = iy0 + r;
-                const float *row = plane + (int64_t)(iy - ylo) * in->rs - xlo;
-                int inside = iy >= ylo && iy < yhi;
-                for (int q = 0; q < 6; q++) {
-                    int ix = ix0 + q;
-                    d[6 * r + q] = inside && ix >= xlo && ix < xhi ? row[ix] : 0.0f;
-                }
-            }
-            for (int q = 0; q < 6; q++) {  /* columns: e = B^T d */
-                const float *dc = d + q;
-                float *ec = e + q;
-                BT_1D(dc, 6, ec, 6);
-            }
-            /* where (position x, channel c, block t) goes: row-major
-            ** C x T per position, or C x T in panels of 16 blocks */
-            const int64_t at = n->wino_packed
-                ? (int64_t)(t / GEMM_NR) * C * GEMM_NR + (int64_t)c * GEMM_NR +
-                      t % GEMM_NR
-                : (int64_t)c * p->T + t;
-            const int64_t xs = (int64_t)C * tp;
-            for (int r = 0; r < 6; r++) {  /* rows: (B^T d) B */
-                const float *er = e + 6 * r;
-                float o[6];
-                BT_1D(er, 1, o, 1);
-                for (int q = 0; q < 6; q++)
-                    v[(6 * r + q) * xs + at] = o[q];
-            }
-        }
-    }
-}
-
 /* Block (by, bx)'s 4x4 outputs y[(4r + q) * ys] (bias added) into one
 ** channel's plane of out's window, clipped to it, with the activation. */
 static void put_block(const node *n, const view *out, float *plane, int by,
@@ -203,51 +132,23 @@ static void put_block(const node *n, const view *out, float *plane, int by,
     }
 }
 
-/* Transform m (36 x cout x p->T; blocks [b0, b0+T)) back for channels [m0, m1) into out's
-** window, with bias and activation. */
-static void output_tf(const node *n, const view *out, const wplan *p, int b0,
-                      int T, int m0, int m1, const float *mm)
-{
-    const int M = n->cout;
-    for (int co = m0; co < m1; co++) {
-        float *plane = out->p + (int64_t)co * out->ps;
-        const float bias = n->bias ? n->bias[co] : 0.0f;
-        for (int t = 0; t < T; t++) {
-            int b = b0 + t, by = b / p->nbx, bx = b % p->nbx;
-            float m[36], e[24], y[16];
-            for (int x = 0; x < 36; x++)
-                m[x] = mm[((int64_t)x * M + co) * p->T + t];
-            for (int q = 0; q < 6; q++) {  /* columns: e = A^T m (4x6) */
-                const float *mc = m + q;
-                float *ec = e + q;
-                AT_1D(mc, 6, ec, 6);
-            }
-            for (int r = 0; r < 4; r++) {  /* rows: (A^T m) A (4x4) */
-                const float *er = e + 6 * r;
-                float *yr = y + 4 * r;
-                AT_1D(er, 1, yr, 1);
-            }
-            for (int x = 0; x < 16; x++)
-                y[x] += bias;
-            put_block(n, out, plane, by, bx, y, 1);
-        }
-    }
-}
-
-/* The products of position x for a batch: mm (M x p->T) = U_x V_x; the
-** packed path computes only the T columns in use. */
-/* The packed path (n->wino_packed, so the CPU has AVX2 and FMA): the same
-** transforms on 16 blocks at a time, as loops over the 16 that the
-** compiler turns into vector code, and whole 16-float rows of panels. */
+/* The transforms work on 16 blocks at a time, as loops over the 16 that
+** the compiler turns into vector code (an AVX2 clone where the CPU has it),
+** and write whole rows of 16 blocks. */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define TF16 __attribute__((target("avx2,fma")))
+#define TF16 __attribute__((target_clones("avx2", "default")))
 #else
 #define TF16
 #endif
 
-TF16 static void input_tf16(const node *n, const view *in, const view *out,
-                            const wplan *p, int b0, int T, int c0, int c1,
-                            float *v)
+/* Transform the patches of blocks [b0, b0+T) for channels [c0, c1) into v:
+** per position, C x p->T row-major, or (packed) C x T in panels of 16
+** blocks (blocks past T zero to the panel's end). Pixels outside the
+** stored window are zero: they are padding, or feed only outputs beyond
+** the window. */
+TF16 static void input_tf(const node *n, const view *in, const view *out,
+                          const wplan *p, int b0, int T, int c0, int c1,
+                          float *v)
 {
     const int C = n->cin;
     const int64_t xs = (int64_t)C * tpad(n, p->T);
@@ -310,17 +211,22 @@ TF16 static void input_tf16(const node *n, const view *in, const view *out,
                     o[k + 4][i] = 2 * d1 - d2 - 2 * d3 + d4;
                     o[k + 5][i] = 4 * d1 - 5 * d3 + d5;
                 }
-            float *dst = v + (int64_t)(t0 / GEMM_NR) * C * GEMM_NR +
-                         (int64_t)c * GEMM_NR;
+            float *dst = n->wino_packed
+                ? v + (int64_t)(t0 / GEMM_NR) * C * GEMM_NR +
+                      (int64_t)c * GEMM_NR
+                : v + (int64_t)c * p->T + t0;
+            const int w = n->wino_packed ? GEMM_NR : nb;
             for (int x = 0; x < 36; x++)
-                for (int i = 0; i < GEMM_NR; i++)
+                for (int i = 0; i < w; i++)
                     dst[x * xs + i] = o[x][i];
         }
     }
 }
 
-TF16 static void output_tf16(const node *n, const view *out, const wplan *p,
-                             int b0, int T, int m0, int m1, const float *mm)
+/* Transform mm (36 x cout x p->T; blocks [b0, b0+T)) back for channels
+** [m0, m1) into out's window, with bias and activation. */
+TF16 static void output_tf(const node *n, const view *out, const wplan *p,
+                           int b0, int T, int m0, int m1, const float *mm)
 {
     const int M = n->cout;
     for (int co = m0; co < m1; co++) {
@@ -364,13 +270,15 @@ TF16 static void output_tf16(const node *n, const view *out, const wplan *p,
     }
 }
 
+/* The products of position x for a batch: mm (M x p->T) = U_x V_x; the
+** packed path computes only the T columns in use. */
 static void gemm(const node *n, int x, int pT, int T, const float *v,
                  float *mm)
 {
     const int M = n->cout, C = n->cin;
     if (n->wino_packed) {
         const int64_t per = gemm_packed_floats(M, C);
-        gemm_panels(n->wino + x * per, (int)(per / C), 0, M, T, C,
+        gemm_panels(n->wino + x * per, gemm_packed_rows(M), 0, M, T, C,
                     v + (int64_t)x * C * tpad(n, pT),
                     mm + (int64_t)x * M * pT, pT);
         return;
@@ -380,20 +288,17 @@ static void gemm(const node *n, int x, int pT, int T, const float *v,
                 0.0f, mm + (int64_t)x * M * pT, pT);
 }
 
-/* Zero the columns [T, end) of a short batch's transformed input for
-** channels [c0, c1): up to p->T (row-major) or the end of the last panel. */
+/* Zero the columns [T, p->T) of a short batch's transformed input (row-major
+** layout; the packed layout gets its zeros from input_tf) for channels
+** [c0, c1). */
 static void zero_tail(const node *n, const wplan *p, int T, int c0, int c1,
                       float *v)
 {
-    const int C = n->cin, tp = tpad(n, p->T);
-    const int end = n->wino_packed ? tpad(n, T) : p->T;
+    const int C = n->cin;
     for (int x = 0; x < 36; x++)
         for (int c = c0; c < c1; c++)
-            for (int t = T; t < end; t++)
-                v[(int64_t)x * C * tp +
-                  (n->wino_packed ? (int64_t)(t / GEMM_NR) * C * GEMM_NR +
-                                        (int64_t)c * GEMM_NR + t % GEMM_NR
-                                  : (int64_t)c * p->T + t)] = 0.0f;
+            for (int t = T; t < p->T; t++)
+                v[((int64_t)x * C + c) * p->T + t] = 0.0f;
 }
 
 void winograd_forward(const node *n, const view *in, const view *out,
@@ -408,18 +313,12 @@ void winograd_forward(const node *n, const view *in, const view *out,
             int b0 = bi * p.T, T = p.nb - b0 < p.T ? p.nb - b0 : p.T;
             float *v = ws + (size_t)omp_get_thread_num() * one, *mm = v + vin;
             /* a short last batch keeps the full batch's strides (T) */
-            if (n->wino_packed)
-                input_tf16(n, in, out, &p, b0, T, 0, n->cin, v);
-            else
-                input_tf(n, in, out, &p, b0, T, 0, n->cin, v);
-            if (T < p.T)
+            input_tf(n, in, out, &p, b0, T, 0, n->cin, v);
+            if (T < p.T && !n->wino_packed)
                 zero_tail(n, &p, T, 0, n->cin, v);
             for (int x = 0; x < 36; x++)
                 gemm(n, x, p.T, T, v, mm);
-            if (n->wino_packed)
-                output_tf16(n, out, &p, b0, T, 0, n->cout, mm);
-            else
-                output_tf(n, out, &p, b0, T, 0, n->cout, mm);
+            output_tf(n, out, &p, b0, T, 0, n->cout, mm);
         }
         return;
     }
@@ -429,11 +328,8 @@ void winograd_forward(const node *n, const view *in, const view *out,
         int b0 = bi * p.T, T = p.nb - b0 < p.T ? p.nb - b0 : p.T;
         #pragma omp for schedule(static)
         for (int c = 0; c < n->cin; c++) {
-            if (n->wino_packed)
-                input_tf16(n, in, out, &p, b0, T, c, c + 1, v);
-            else
-                input_tf(n, in, out, &p, b0, T, c, c + 1, v);
-            if (T < p.T)
+            input_tf(n, in, out, &p, b0, T, c, c + 1, v);
+            if (T < p.T && !n->wino_packed)
                 zero_tail(n, &p, T, c, c + 1, v);
         }
         #pragma omp for schedule(dynamic, 1)
@@ -441,9 +337,6 @@ void winograd_forward(const node *n, const view *in, const view *out,
             gemm(n, x, p.T, T, v, mm);
         #pragma omp for schedule(static)
         for (int co = 0; co < n->cout; co++)
-            if (n->wino_packed)
-                output_tf16(n, out, &p, b0, T, co, co + 1, mm);
-            else
-                output_tf(n, out, &p, b0, T, co, co + 1, mm);
+            output_tf(n, out, &p, b0, T, co, co + 1, mm);
     }
 }
