@@ -100,7 +100,8 @@ typedef struct fcn_model_info {
     const char *name;          /* free text, may be "" */
     int n_layers_file;         /* layers in the file */
     int n_layers_fcn;          /* layers after conversion */
-    double weight_bytes;       /* packed weights held by the model */
+    size_t weight_bytes;       /* bytes of weights held by the model for
+                                  running (packed copies, Winograd) */
     fcn_geometry geom;         /* of the score map (independent of size) */
 } fcn_model_info;
 
@@ -157,7 +158,8 @@ typedef struct fcn_layer_stats {
     int64_t gemm_m, gemm_n, gemm_k;  /* conv as GEMM (per group); 0 if none */
     double flops;              /* direct-convolution FLOPs (2 per MAC) */
     double seconds;            /* time of this layer in the last run */
-    double im2col_bytes;       /* im2col workspace this layer uses */
+    size_t im2col_bytes;       /* kernel workspace of the layer's first
+                                  window, one thread */
 } fcn_layer_stats;
 
 /* Number of layers of the converted network; fills up to max entries of

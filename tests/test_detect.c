@@ -7,6 +7,7 @@
 ** on random boxes.
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

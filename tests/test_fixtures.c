@@ -10,6 +10,7 @@
 ** must agree bit for bit.
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -11,6 +11,7 @@
 **    unreadable images and arrays.
 */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

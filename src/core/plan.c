@@ -1,0 +1,625 @@
+/*
+** plan.c: the plan of a session (plan.h): the choice of bands and strips
+** that fits the memory limit with the least estimated work, each tensor's
+** windows, the kernel plans, and the arena layout.
+*/
+#include <string.h>
+
+#include "core/plan.h"
+#include "util/err.h"
+
+/* A fixed cost per layer call (threads, small GEMMs) in the work
+** estimate, so that a choice between equal work takes fewer strips. */
+#define CALL_COST 1e6
+
+typedef struct rect {
+    int y0, x0, h, w;
+} rect;
+
+/* The search's scratch, and (record) the tables of the final choice. */
+typedef struct planner {
+    const fcn_model *m;
+    plan *p;
+    int threads;
+    rect *cols;           /* per tensor: the current band's columns */
+    rect *req;            /* per tensor: its window for the current strip */
+    rect *prev;           /* per tensor: the previous strip's */
+    int record;           /* this pass fills the plan's tables */
+    char *masks;          /* record: tensors needed, per row schedule */
+} planner;
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* ---- windows ---- */
+
+/* Input range one axis of a node needs for output range [o0, o1), clipped
+** to the input map [0, in). */
+static void need_axis(int o0, int o1, int k, int s, int d, int p, int in,
+                      int *i0, int *i1)
+{
+    int64_t a = (int64_t)o0 * s - p, b = (int64_t)(o1 - 1) * s - p +
+                                          (int64_t)(k - 1) * d + 1;
+    *i0 = (int)(a < 0 ? 0 : a);
+    *i1 = (int)(b > in ? in : b);
+}
+
+static rect rect_union(rect a, rect b)
+{
+    if (a.h <= 0 || a.w <= 0)
+        return b;
+    if (b.h <= 0 || b.w <= 0)
+        return a;
+    int y1 = a.y0 + a.h > b.y0 + b.h ? a.y0 + a.h : b.y0 + b.h;
+    int x1 = a.x0 + a.w > b.x0 + b.w ? a.x0 + a.w : b.x0 + b.w;
+    rect r;
+    r.y0 = a.y0 < b.y0 ? a.y0 : b.y0;
+    r.x0 = a.x0 < b.x0 ? a.x0 : b.x0;
+    r.h = y1 - r.y0;
+    r.w = x1 - r.x0;
+    return r;
+}
+
+/* Window of every tensor that output window `o` needs (full receptive
+** field, the union where a tensor feeds several layers; w == 0: not
+** needed): the columns of a band. */
+static void need_rects(const planner *pl, rect o, rect *req)
+{
+    const fcn_model *m = pl->m;
+    const shape *shapes = pl->p->shapes;
+    memset(req, 0, sizeof(rect) * m->n_tensors);
+    req[m->out_tensor] = o;
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        const node *n = &m->nodes[i];
+        rect r = req[n->out];
+        if (r.h <= 0 || r.w <= 0)
+            continue;  /* nothing downstream needs it */
+        for (int j = 0; j < n->n_in; j++) {
+            shape is = shapes[n->in[j]];
+            int y0, y1, x0, x1, k, st, d, p;
+            op_window(n, 0, &k, &st, &d, &p);
+            need_axis(r.y0, r.y0 + r.h, k, st, d, p, is.h, &y0, &y1);
+            op_window(n, 1, &k, &st, &d, &p);
+            need_axis(r.x0, r.x0 + r.w, k, st, d, p, is.w, &x0, &x1);
+            rect q = {y0, x0, y1 - y0, x1 - x0};
+            if (q.h > 0 && q.w > 0)
+                req[n->in[j]] = rect_union(req[n->in[j]], q);
+        }
+    }
+}
+
+/* Columns each tensor computes in band tx of tw score-map columns (x0, w;
+** w == 0: not needed in this band). */
+static void band_cols(const planner *pl, int tw, int tx, rect *cols)
+{
+    const shape out = pl->p->shapes[pl->m->out_tensor];
+    int x0 = tx * tw;
+    need_rects(pl, (rect){0, x0, out.h, out.w - x0 < tw ? out.w - x0 : tw},
+               cols);
+}
+
+static int64_t floordiv(int64_t a, int64_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* Output rows [0, end) of node n that rows [0, avail) of an input of
+** in_h rows allow (out_h rows in all). */
+static int rows_computable(const node *n, int avail, int in_h, int out_h)
+{
+    if (avail >= in_h)
+        return out_h;
+    int k, st, d, p;
+    op_window(n, 0, &k, &st, &d, &p);
+    int64_t o = floordiv((int64_t)avail + p - (int64_t)(k - 1) * d - 1, st) + 1;
+    return (int)(o < 0 ? 0 : o > out_h ? out_h : o);
+}
+
+/* First input row (of in_h) that output row o of node n reads. */
+static int first_row_read(const node *n, int o, int in_h)
+{
+    int k, st, d, p;
+    op_window(n, 0, &k, &st, &d, &p);
+    int64_t a = (int64_t)o * st - p;
+    return (int)(a < 0 ? 0 : a > in_h ? in_h : a);
+}
+
+/* Windows of every tensor for the strip that brings the input to row y
+** (rows [0, y) available), in a band of columns `cols`, after the previous
+** strip's windows `prev` (zero at the start of the band). The strips are
+** pushed from the input: every layer computes all the rows its inputs
+** allow, and a tensor keeps only the rows that its readers still need
+** (from the first row their next output row reads) and its new rows. */
+static void strip_rects(const planner *pl, int y, const rect *cols,
+                        const rect *prev, rect *req)
+{
+    const fcn_model *m = pl->m;
+    const shape *sh = pl->p->shapes;
+    const int nt = m->n_tensors;
+    /* req[t].h holds the end first: rows [0, end) computed after it */
+    for (int t = 0; t < nt; t++) {
+        int pe = prev[t].y0 + prev[t].h;
+        req[t] = (rect){pe, cols[t].x0, pe, cols[t].w};
+    }
+    if (cols[0].w > 0 && y > req[0].h)
+        req[0].h = y < sh[0].h ? y : sh[0].h;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const node *n = &m->nodes[i];
+        const int t = n->out;
+        if (cols[t].w <= 0)
+            continue;
+        int e = sh[t].h;
+        for (int j = 0; j < n->n_in; j++) {
+            int u = n->in[j], hu = sh[u].h;
+            int c = rows_computable(n, cols[u].w > 0 ? req[u].h : hu, hu,
+                                    sh[t].h);
+            if (c < e)
+                e = c;
+        }
+        if (e > req[t].h)
+            req[t].h = e;
+    }
+    /* keep what the readers' next rows read */
+    for (int i = 0; i < m->n_nodes; i++) {
+        const node *n = &m->nodes[i];
+        const int t = n->out;
+        int pe = prev[t].y0 + prev[t].h;
+        if (cols[t].w <= 0 || pe >= sh[t].h)
+            continue;  /* not needed, or done */
+        for (int j = 0; j < n->n_in; j++) {
+            int u = n->in[j];
+            if (cols[u].w <= 0)
+                continue;
+            int f = first_row_read(n, pe, sh[u].h);
+            if (f < req[u].y0)
+                req[u].y0 = f;
+        }
+    }
+    for (int t = 0; t < nt; t++) {
+        if (cols[t].w <= 0)
+            req[t] = (rect){0, 0, 0, 0};
+        else
+            req[t].h -= req[t].y0;
+    }
+}
+
+/* ---- the tables of the final choice ---- */
+
+/* Index of v in a node's list of window sizes, appended if new; -1 on
+** OOM. */
+static int size_class(int **list, int *n, int v)
+{
+    for (int i = 0; i < *n; i++)
+        if ((*list)[i] == v)
+            return i;
+    int *l = mem_realloc(*list, sizeof(int) * (size_t)(*n + 1));
+    if (!l)
+        return -1;
+    l[*n] = v;
+    *list = l;
+    return (*n)++;
+}
+
+/* The tables for tiles_x bands of tiles_y strips. 0 on OOM. */
+static int record_alloc(planner *pl)
+{
+    plan *p = pl->p;
+    const size_t nt = (size_t)p->n_tensors, nn = (size_t)p->n_nodes;
+    p->cols = mem_calloc((size_t)p->tiles_x * nt, sizeof(plan_col));
+    p->band_rows = mem_calloc((size_t)p->tiles_x, sizeof(int));
+    pl->masks = mem_calloc((size_t)p->tiles_x * nt, 1);
+    p->n_h = mem_calloc(nn, sizeof(int));
+    p->n_w = mem_calloc(nn, sizeof(int));
+    p->plan_at = mem_calloc(nn, sizeof(size_t));
+    p->node_h = mem_calloc(nn, sizeof(int *));
+    p->node_w = mem_calloc(nn, sizeof(int *));
+    return p->cols && p->band_rows && pl->masks && p->n_h && p->n_w &&
+           p->plan_at && p->node_h && p->node_w;
+}
+
+/* Band tx's columns into the plan, and its row schedule: an existing one
+** for the same needed tensors, or a new one (*fresh: to be filled by this
+** band's strips). -1 on OOM. */
+static int record_band(planner *pl, int tx, int *fresh)
+{
+    plan *p = pl->p;
+    const int nt = p->n_tensors;
+    plan_col *band = p->cols + (size_t)tx * nt;
+    char *mask = pl->masks + (size_t)p->n_row_sets * nt;
+    for (int t = 0; t < nt; t++) {
+        band[t] = (plan_col){pl->cols[t].x0, pl->cols[t].w, 0};
+        mask[t] = pl->cols[t].w > 0;
+    }
+    for (int k = 0; k < p->n_row_sets; k++)
+        if (!memcmp(pl->masks + (size_t)k * nt, mask, (size_t)nt)) {
+            *fresh = 0;
+            return p->band_rows[tx] = k;
+        }
+    size_t per = (size_t)p->tiles_y * nt;
+    plan_row *rows = mem_realloc(p->rows, sizeof(plan_row) * per *
+                                          (p->n_row_sets + 1));
+    if (!rows)
+        return -1;
+    p->rows = rows;
+    *fresh = 1;
+    return p->band_rows[tx] = p->n_row_sets++;
+}
+
+/* The windows of strip ty of row schedule `set`, from req and prev. */
+static void record_rows(planner *pl, int set, int ty)
+{
+    plan *p = pl->p;
+    plan_row *rows = p->rows + ((size_t)set * p->tiles_y + ty) * p->n_tensors;
+    for (int t = 0; t < p->n_tensors; t++) {
+        rect r = pl->req[t], q = pl->prev[t];
+        int from = q.y0 + q.h;  /* where the previous strip ended */
+        rows[t] = (plan_row){r.y0, r.h, from,
+                             from > r.y0 && r.y0 > q.y0 ? r.y0 - q.y0 : 0, 0};
+    }
+}
+
+/* Kernel plans for every window size each node meets, for the session's
+** threads. 0 on OOM. */
+static int record_plans(planner *pl)
+{
+    plan *p = pl->p;
+    const fcn_model *m = pl->m;
+    size_t total = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        p->plan_at[i] = total;
+        if (op_get(m->nodes[i].op)->plan)
+            total += (size_t)p->n_h[i] * p->n_w[i];
+    }
+    p->plans = mem_calloc(total, sizeof(op_plan));
+    if (!p->plans)
+        return 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const node *n = &m->nodes[i];
+        if (!op_get(n->op)->plan)
+            continue;
+        for (int a = 0; a < p->n_h[i]; a++)
+            for (int b = 0; b < p->n_w[i]; b++)
+                op_get(n->op)->plan(n, p->node_h[i][a], p->node_w[i][b],
+                                    pl->threads,
+                                    &p->plans[p->plan_at[i] + a * p->n_w[i] +
+                                              b]);
+    }
+    return 1;
+}
+
+/* ---- simulating a tiling ---- */
+
+/* Node i's window in the current strip: its cost (one thread) into the
+** estimate, and (record) its size classes. 0 on OOM. */
+static int node_window_cost(planner *pl, int i, int tx, int ty, int set,
+                            int fresh, char *seen)
+{
+    plan *p = pl->p;
+    const node *n = &pl->m->nodes[i];
+    const op_def *d = op_get(n->op);
+    const int t = n->out;
+    rect r = pl->req[t], q = pl->prev[t];
+    int nr = r.y0 + r.h - (q.y0 + q.h);
+    if (r.h <= 0 || r.w <= 0 || nr <= 0)
+        return 1;
+    double cells = (double)nr * r.w * p->shapes[t].c;
+    if (d->plan) {
+        op_plan op;
+        d->plan(n, nr, r.w, 1, &op);
+        cells = op.work;
+        if (!seen[i]) {
+            p->stats_ws[i] = op.ws_floats;
+            seen[i] = 1;
+        }
+        if (op.ws_floats > p->ws_floats)
+            p->ws_floats = op.ws_floats;
+    }
+    p->work += cells + CALL_COST;
+    if (!pl->record)
+        return 1;
+    int hc = size_class(&p->node_h[i], &p->n_h[i], nr);
+    int wc = size_class(&p->node_w[i], &p->n_w[i], r.w);
+    if (hc < 0 || wc < 0)
+        return 0;
+    if (fresh)
+        p->rows[((size_t)set * p->tiles_y + ty) * p->n_tensors + t].hcls = hc;
+    p->cols[(size_t)tx * p->n_tensors + t].wcls = wc;
+    return 1;
+}
+
+/* Run bands of tw score-map columns and strips of `step` input rows
+** through the planner: per-tensor buffer rows, which tensors carry rows
+** between strips, the workspace (one thread) and the estimated work; with
+** record, the plan's tables too. 0 on OOM. */
+static int simulate(planner *pl, int step, int tw, char *seen)
+{
+    plan *p = pl->p;
+    const fcn_model *m = pl->m;
+    const shape out = p->shapes[m->out_tensor];
+    const int nt = m->n_tensors, H = p->shapes[0].h;
+    p->step = step;
+    p->tile_w = tw;
+    p->tiles_y = (H + step - 1) / step;
+    p->tiles_x = (out.w + tw - 1) / tw;
+    memset(p->buf_rows, 0, sizeof(int) * nt);
+    memset(p->wmax, 0, sizeof(int) * nt);
+    memset(p->keep, 0, (size_t)nt);
+    memset(seen, 0, (size_t)m->n_nodes);
+    p->ws_floats = 0;
+    p->work = 0;
+    if (pl->record && !record_alloc(pl))
+        return 0;
+    for (int tx = 0; tx < p->tiles_x; tx++) {
+        int set = 0, fresh = 0;
+        band_cols(pl, tw, tx, pl->cols);
+        memset(pl->prev, 0, sizeof(rect) * nt);
+        if (pl->record && (set = record_band(pl, tx, &fresh)) < 0)
+            return 0;
+        for (int ty = 0; ty < p->tiles_y; ty++) {
+            strip_rects(pl, (ty + 1) * step, pl->cols, pl->prev, pl->req);
+            for (int t = 0; t < nt; t++) {
+                rect r = pl->req[t], q = pl->prev[t];
+                if (r.h > p->buf_rows[t])
+                    p->buf_rows[t] = r.h;
+                if (r.w > p->wmax[t])
+                    p->wmax[t] = r.w;
+                if (r.h > 0 && r.y0 < q.y0 + q.h)
+                    p->keep[t] = 1;
+            }
+            if (fresh)
+                record_rows(pl, set, ty);
+            for (int i = 0; i < m->n_nodes; i++)
+                if (!node_window_cost(pl, i, tx, ty, set, fresh, seen))
+                    return 0;
+            memcpy(pl->prev, pl->req, sizeof(rect) * nt);
+        }
+    }
+    return 1;
+}
+
+/* Lifetimes: tensors that carry rows live through the whole band (-2),
+** the others from their producer to their last reader. The input slot
+** (images are preprocessed into it) counts as produced first. */
+static void lifetimes(const fcn_model *m, plan *p)
+{
+    const int nt = m->n_tensors;
+    for (int t = 0; t < nt; t++) {
+        p->first[t] = t - 1;
+        p->last[t] = t - 1;
+    }
+    for (int i = 0; i < m->n_nodes; i++)
+        for (int j = 0; j < m->nodes[i].n_in; j++)
+            if (p->last[m->nodes[i].in[j]] < i)
+                p->last[m->nodes[i].in[j]] = i;
+    p->last[m->out_tensor] = m->n_nodes;
+    for (int t = 0; t < nt; t++)
+        if (p->keep[t] || t == m->out_tensor) {
+            p->first[t] = -2;
+            p->last[t] = m->n_nodes;
+        }
+}
+
+/* Arena offsets by first fit, long-lived tensors first, then in order of
+** birth. Returns the bytes of arena + one thread's workspace, 0 on OOM. */
+static size_t layout(const fcn_model *m, plan *p)
+{
+    const int nt = m->n_tensors;
+    for (int t = 0; t < nt; t++)
+        p->cap[t] = round16((size_t)p->shapes[t].c * p->buf_rows[t] *
+                            p->wmax[t]);
+    lifetimes(m, p);
+    int *order = mem_alloc(sizeof(int) * nt), *live = mem_alloc(sizeof(int) * nt);
+    if (!order || !live) {
+        mem_free(order);
+        mem_free(live);
+        return 0;
+    }
+    int k = 0;
+    for (int t = 0; t < nt; t++)
+        if (p->first[t] == -2)
+            order[k++] = t;
+    for (int t = 0; t < nt; t++)
+        if (p->first[t] != -2)
+            order[k++] = t;
+    size_t top = 0;
+    for (int a = 0; a < nt; a++) {
+        int t = order[a], n_live = 0;
+        for (int b = 0; b < a; b++) {  /* placed tensors whose life overlaps */
+            int u = order[b];
+            if (p->first[u] <= p->last[t] && p->first[t] <= p->last[u])
+                live[n_live++] = u;
+        }
+        size_t need = p->cap[t], best = (size_t)-1;
+        for (int c = -1; c < n_live; c++) {
+            size_t o = c < 0 ? 0 : p->offset[live[c]] + p->cap[live[c]];
+            int ok = 1;
+            for (int q = 0; q < n_live && ok; q++) {
+                size_t lo = p->offset[live[q]], hi = lo + p->cap[live[q]];
+                ok = o + need <= lo || o >= hi;
+            }
+            if (ok && o < best)
+                best = o;
+        }
+        p->offset[t] = best;
+        if (best + need > top)
+            top = best + need;
+    }
+    mem_free(order);
+    mem_free(live);
+    p->arena_floats = top;
+    return (top + round16(p->ws_floats)) * sizeof(float);
+}
+
+static size_t plan_tiles(planner *pl, int step, int tw, char *seen)
+{
+    if (!simulate(pl, step, tw, seen))
+        return 0;
+    return layout(pl->m, pl->p);
+}
+
+/* ---- the choice ---- */
+
+/* Input rows per strip of th score-map rows. */
+static int strip_step(const plan *p, int th)
+{
+    const int H = p->shapes[0].h;
+    return (int64_t)th * p->ystride < H ? th * p->ystride : H;
+}
+
+/* Strips for bands of tw cells that fit `limit`: the tallest (th score-map
+** rows, th * row stride input rows) or, of the few just below it, the one
+** with the least estimated work (Winograd's 4x4 blocks align better on
+** some heights). Returns th, 0 if none fits; leaves its plan in p. */
+static int fit_strips(planner *pl, int tw, size_t limit, char *seen)
+{
+    plan *p = pl->p;
+    const int H = p->shapes[0].h;
+    int top = (H + p->ystride - 1) / p->ystride;
+    size_t b = plan_tiles(pl, H, tw, seen);
+    if (b && b <= limit)
+        return top;
+    int lo = 0, hi = top - 1;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        b = plan_tiles(pl, strip_step(p, mid), tw, seen);
+        if (b && b <= limit)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    if (lo <= 0)
+        return 0;
+    int best = lo;
+    double best_work = 0;
+    for (int th = lo; th >= 1 && th > lo - 4; th--) {
+        b = plan_tiles(pl, strip_step(p, th), tw, seen);
+        if (b && b <= limit && (th == lo || p->work < best_work * 0.999)) {
+            best = th;
+            best_work = p->work;
+        }
+    }
+    plan_tiles(pl, strip_step(p, best), tw, seen);
+    return best;
+}
+
+/* The band width (k bands) and strip height that fit the limit with the
+** least work: strips cost nothing extra, bands recompute their column
+** halo. Planned with one thread's workspace, so that the choice (and the
+** result) does not depend on the thread count. 0 if nothing fits. */
+static int choose_tiling(planner *pl, size_t limit, char *seen, int *tw_out)
+{
+    static const int bands[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
+    const int ow = pl->p->shapes[pl->m->out_tensor].w;
+    int best_tw = 0, best_th = 0, last_tw = 0;
+    double best_work = 0;
+    for (size_t k = 0; k < sizeof bands / sizeof bands[0]; k++) {
+        int tw = (ow + bands[k] - 1) / bands[k];
+        if (tw == last_tw)
+            continue;
+        last_tw = tw;
+        int th = fit_strips(pl, tw, limit, seen);
+        if (th > 0 && (!best_tw || pl->p->work < best_work * 0.999)) {
+            best_tw = tw;
+            best_th = th;
+            best_work = pl->p->work;
+        }
+        if (th > 0 && pl->p->tiles_y == 1)
+            break;  /* narrower bands only add halo work */
+    }
+    *tw_out = best_tw;
+    return best_th;
+}
+
+static int plan_alloc(plan *p, int nt, int nn)
+{
+    p->n_tensors = nt;
+    p->n_nodes = nn;
+    p->shapes = mem_alloc(sizeof(shape) * nt);
+    p->buf_rows = mem_calloc(nt, sizeof(int));
+    p->wmax = mem_calloc(nt, sizeof(int));
+    p->keep = mem_calloc(nt, 1);
+    p->cap = mem_calloc(nt, sizeof(size_t));
+    p->offset = mem_calloc(nt, sizeof(size_t));
+    p->first = mem_calloc(nt, sizeof(int));
+    p->last = mem_calloc(nt, sizeof(int));
+    p->stats_ws = mem_calloc(nn, sizeof(size_t));
+    return p->shapes && p->buf_rows && p->wmax && p->keep && p->cap &&
+           p->offset && p->first && p->last && p->stats_ws;
+}
+
+void plan_free(plan *p)
+{
+    for (int i = 0; i < p->n_nodes && p->node_h; i++)
+        mem_free(p->node_h[i]);
+    for (int i = 0; i < p->n_nodes && p->node_w; i++)
+        mem_free(p->node_w[i]);
+    void *arrays[] = {p->shapes, p->cols, p->band_rows, p->rows, p->n_h,
+                      p->n_w, p->plan_at, p->node_h, p->node_w, p->plans,
+                      p->stats_ws, p->buf_rows, p->wmax, p->keep, p->cap,
+                      p->offset, p->first, p->last};
+    for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
+        mem_free(arrays[k]);
+    memset(p, 0, sizeof *p);
+}
+
+size_t plan_arena_bytes(const plan *p, int threads)
+{
+    return (p->arena_floats + round16(p->ws_floats) +
+            (size_t)(threads - 1) * p->ws_floats) * sizeof(float);
+}
+
+/* The tiling, then the final pass that records it. */
+static fcn_status plan_tiling(planner *pl, int width, int height,
+                              size_t limit, int tile, char *seen)
+{
+    plan *p = pl->p;
+    const shape os = p->shapes[pl->m->out_tensor];
+    int th = tile, tw = tile < os.w ? tile : os.w;
+    if (!tile && !(th = choose_tiling(pl, limit, seen, &tw)))
+        return err_set(FCN_ERR_NOMEM, "memory limit %.0f MB is too small for "
+                       "a %dx%d input: even a strip of one score-map cell "
+                       "does not fit", limit / 1e6, width, height);
+    p->tile_h = th;
+    pl->record = 1;
+    if (!plan_tiles(pl, strip_step(p, th), tw, seen) || !record_plans(pl))
+        return err_set(FCN_ERR_NOMEM, "out of memory planning the session");
+    return FCN_OK;
+}
+
+fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
+                     size_t limit, int tile, plan *p)
+{
+    const int nt = m->n_tensors;
+    memset(p, 0, sizeof *p);
+    planner pl = {m, p, threads, mem_alloc(sizeof(rect) * nt),
+                  mem_alloc(sizeof(rect) * nt), mem_alloc(sizeof(rect) * nt),
+                  0, NULL};
+    char *seen = mem_alloc((size_t)m->n_nodes);
+    fcn_status st;
+    if (!pl.cols || !pl.req || !pl.prev || !seen ||
+        !plan_alloc(p, nt, m->n_nodes)) {
+        st = err_set(FCN_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = graph_infer_size(m, height, width, p->shapes)))
+        goto done;
+    shape os = p->shapes[m->out_tensor];
+    if ((double)os.c * os.h * os.w > (double)((size_t)1 << 34)) {
+        st = err_set(FCN_ERR_NOMEM, "input %dx%d: a score map of %dx%dx%d is "
+                     "too large", width, height, os.c, os.h, os.w);
+        goto done;
+    }
+    /* input rows per score-map row: the score map's row stride */
+    p->ystride = m->geom.stride_h < 1 ? 1
+                 : m->geom.stride_h > p->shapes[0].h ? p->shapes[0].h
+                 : m->geom.stride_h;
+    st = plan_tiling(&pl, width, height, limit, tile, seen);
+done:
+    mem_free(pl.cols);
+    mem_free(pl.req);
+    mem_free(pl.prev);
+    mem_free(pl.masks);
+    mem_free(seen);
+    if (st)
+        plan_free(p);
+    return st;
+}
