@@ -208,6 +208,10 @@ void fcn_tensor_free(fcn_tensor *t);
 const char *fcn_status_string(fcn_status st);
 const char *fcn_last_error(void);  /* thread-local, one line */
 
+/* The thread count a session uses when its options say 0: OpenMP's
+** default (all cores, or OMP_NUM_THREADS). */
+int fcn_default_threads(void);
+
 /* The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (OpenMP)". */
 const char *fcn_blas_info(void);
 /* What runs the convolutions' matrix products for a model loaded with

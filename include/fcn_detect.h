@@ -8,15 +8,25 @@
 ** original image's pixels, using the score map's geometry and the level's
 ** scale, and merges them with greedy per-class non-maximum suppression.
 **
+** The detector runs the whole pyramid:
+**
+**   fcn_detect_options o;  fcn_detect_defaults(&o);  // 0.9, 0.75, 0.6
+**   fcn_detector *d;  fcn_detector_create(model, &o, &d);
+**   for each image: fcn_image img;  fcn_image_decode(model, path, 0, 0, &img);
+**       fcn_detect_result r;  fcn_detector_run(d, &img, &r);
+**       r.d[0 .. r.n): boxes, best first; r.levels: each scale as it ran
+**   fcn_detector_free(d);
+**
+** and the pieces it is made of are public too, for other loops:
+**
 **   double sc[8];  int n = fcn_pyramid_scales(0.6, 1.25, 0.8, sc, 8);
 **   for each scale: fcn_level lv;  fcn_level_make(W, H, sc[k], &lv);
 **       resize the image to lv.width x lv.height, run a session on it, then
 **       fcn_detect_cells(&scores, &lv, k, 0.5f, class_mask, &dets);
 **   size_t kept;  fcn_nms(dets.d, dets.n, 0.3, 0, &kept);
 **
-** Pure functions: they never print, never exit, and only allocate where
-** they say (fcn_detections grows with malloc; fcn_nms uses scratch
-** memory). Errors come back as an fcn_status with fcn_last_error().
+** Nothing here prints or exits; memory is allocated only where a function
+** says so. Errors come back as an fcn_status with fcn_last_error().
 */
 #ifndef FCN_DETECT_H
 #define FCN_DETECT_H
@@ -102,7 +112,7 @@ typedef struct fcn_detection {
 } fcn_detection;
 
 /* A growable array of detections; zero-initialise, free with
-** fcn_detections_free. max (0: 1 << 26) caps n: fcn_detect_cells fails with
+** fcn_detections_free. max (0: 1 << 23) caps n: fcn_detect_cells fails with
 ** FCN_ERR_NOMEM rather than grow past it. */
 typedef struct fcn_detections {
     fcn_detection *d;
@@ -140,6 +150,78 @@ fcn_status fcn_nms(fcn_detection *d, size_t n, double iou, size_t max_keep,
 fcn_status fcn_score_plane_sample(const float *plane, int out_h, int out_w,
                             const fcn_geometry *g, const fcn_level *lv,
                             float *dst, int accumulate);
+
+/* ---- the detector: a scale pyramid over whole images ---- */
+
+/* What the detector reports while it runs (for a progress display). */
+typedef struct fcn_detect_progress {
+    int level, n_levels;    /* the level-th (from 1) of the levels that run */
+    const fcn_level *lv;
+    int done;               /* 0: starting the level, 1: finished it */
+    double pixels_done;     /* level pixels finished so far, and in all: */
+    double pixels_total;    /* a measure of the work left */
+} fcn_detect_progress;
+
+typedef struct fcn_detect_options {
+    const double *scales;   /* the pyramid: n_scales factors, any order */
+    int n_scales;           /* 1 to 64 */
+    float threshold;        /* a cell counts where its score >= threshold */
+    double iou;             /* suppression: IoU > iou with a better box of
+                               its class (across scales), in [0, 1] */
+    size_t max_detections;  /* kept per image, best first; 0: all */
+    const unsigned char *classes; /* classes[c] != 0: detect class c (one
+                               entry per class); NULL: every class but one
+                               labelled "background" */
+    int heatmap;            /* also the score map of heat_class resampled
+                               to the image, the maximum over the scales */
+    int heat_class;
+    int threads;            /* as fcn_session_options */
+    size_t mem_limit;       /* per level, as fcn_session_options */
+    void (*progress)(void *user, const fcn_detect_progress *p);
+    void *user;             /* given to progress */
+} fcn_detect_options;
+
+/* The defaults: scales 0.9, 0.75, 0.6 (tuned on the bundled model,
+** docs/detect.md), threshold 0.9, iou 0.3, everything else zero. */
+void fcn_detect_defaults(fcn_detect_options *o);
+
+/* One scale of the pyramid, as it ran on the last image. */
+typedef struct fcn_detect_level {
+    fcn_level lv;           /* lv.scale is set even when skipped */
+    const char *skipped;    /* why the level did not run, or NULL */
+    int out_h, out_w;       /* its score map */
+    fcn_geometry geom;
+    fcn_padding pad;        /* cells whose windows reached beyond it */
+    int tile_h, tile_w, tiles;  /* fcn_session_tiles */
+    size_t candidates;      /* cells x classes past the threshold */
+    double seconds;         /* resize, run and cells */
+} fcn_detect_level;
+
+typedef struct fcn_detect_result {
+    const fcn_detection *d; /* kept detections, by decreasing score */
+    size_t n;
+    const fcn_detect_level *levels; /* one per scale, in the given order */
+    int n_levels;
+    const unsigned char *classes;   /* the classes detected (per class) */
+    const float *heat;      /* image_w x image_h (options.heatmap), or NULL */
+} fcn_detect_result;
+
+typedef struct fcn_detector fcn_detector;
+
+/* A detector for model m (which must outlive it). FCN_ERR_ARG for bad
+** options, naming the option. */
+fcn_status fcn_detector_create(const fcn_model *m,
+                               const fcn_detect_options *opt,
+                               fcn_detector **out);
+/* Detect on one image (c channels as the model takes them). The sessions
+** of the levels are planned for the image's size and kept: the next image
+** of the same size reuses them, all levels sharing one arena. The result
+** is the detector's, valid until its next run or its free. Fails with
+** FCN_ERR_SHAPE when the image is smaller than the network at every
+** scale; messages about a level start with "scale S: ". */
+fcn_status fcn_detector_run(fcn_detector *d, const fcn_image *img,
+                            fcn_detect_result *res);
+void fcn_detector_free(fcn_detector *d);  /* accepts NULL */
 
 #ifdef __cplusplus
 }

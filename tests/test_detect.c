@@ -3,8 +3,10 @@
 ** hand-computed cases (stride, offsets into the padding, pyramid scales,
 ** sizes that do not divide evenly), padding reports against a cell-by-cell
 ** count, cells to detections on a synthetic score map, heat-map sampling of
-** a linear ramp, and greedy per-class NMS against a naive O(n^2) reference
-** on random boxes.
+** a linear ramp, greedy per-class NMS against a naive O(n^2) reference
+** on random boxes, and the detector (the whole pyramid) against the same
+** pyramid built by hand from sessions, a box formula written out here and
+** the naive suppression.
 */
 #include <math.h>
 #include <stdio.h>
@@ -391,7 +393,162 @@ static void test_nms(void)
           same[0].cell_i == 0, "tie: the earlier one kept");
 }
 
-int main(void)
+/* ---- the detector, against the same pyramid built by hand ---- */
+
+/* The detections of image img at `scales`, computed here: each level
+** resized and run through a session of its own, every cell past the
+** threshold (classes on) a box from the geometry written out here, then
+** the naive suppression. Returns the count; d gets them, best first. */
+static size_t by_hand(const fcn_model *m, const fcn_image *img,
+                      const double *scales, int n_scales, float threshold,
+                      const unsigned char *on, double iou, fcn_detection *d,
+                      size_t cap, size_t *candidates)
+{
+    size_t n = 0;
+    for (int k = 0; k < n_scales; k++) {
+        int w = (int)floor(img->w * scales[k] + 0.5),
+            h = (int)floor(img->h * scales[k] + 0.5);
+        w = w < 1 ? 1 : w;
+        h = h < 1 ? 1 : h;
+        const double sx = (double)w / img->w, sy = (double)h / img->h;
+        fcn_image li;
+        fcn_session *s = NULL;
+        fcn_scores sc;
+        candidates[k] = 0;
+        if (fcn_image_resize(m, img, h, w, &li) != FCN_OK)
+            continue;
+        if (fcn_session_create(m, h, w, NULL, &s) == FCN_OK &&
+            fcn_session_run_image(s, &li, &sc) == FCN_OK) {
+            const fcn_geometry *g = &sc.geom;
+            for (int c = 0; c < sc.classes; c++)
+                for (int i = 0; on[c] && i < sc.out_h; i++)
+                    for (int j = 0; j < sc.out_w; j++) {
+                        float v = sc.data[((size_t)c * sc.out_h + i) * sc.out_w + j];
+                        if (!(v >= threshold))
+                            continue;
+                        double x0 = (j * g->stride_w + g->offset_w) / sx,
+                               y0 = (i * g->stride_h + g->offset_h) / sy;
+                        double x1 = fmin(x0 + g->rf_w / sx, img->w),
+                               y1 = fmin(y0 + g->rf_h / sy, img->h);
+                        x0 = fmax(x0, 0);
+                        y0 = fmax(y0, 0);
+                        if (x1 <= x0 || y1 <= y0 || n == cap)
+                            continue;
+                        d[n++] = (fcn_detection){c, v, {x0, y0, x1 - x0,
+                                                 y1 - y0}, scales[k], k, i, j, 0};
+                        candidates[k]++;
+                    }
+        }
+        fcn_session_free(s);
+        fcn_image_free(&li);
+    }
+    size_t *keep = malloc(sizeof *keep * (n + 1)), nk;
+    fcn_detection *tmp = malloc(sizeof *tmp * (n + 1));
+    nk = naive_nms(d, n, iou, 0, keep);
+    for (size_t k = 0; k < nk; k++)
+        tmp[k] = d[keep[k]];
+    memcpy(d, tmp, sizeof *d * nk);
+    free(keep);
+    free(tmp);
+    return nk;
+}
+
+static int same_detections(const fcn_detection *a, size_t na,
+                           const fcn_detection *b, size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t k = 0; k < na; k++)
+        if (a[k].cls != b[k].cls || a[k].score != b[k].score ||
+            a[k].level != b[k].level || a[k].cell_i != b[k].cell_i ||
+            a[k].cell_j != b[k].cell_j ||
+            !box_is(a[k].box, b[k].box.x, b[k].box.y, b[k].box.w, b[k].box.h))
+            return 0;
+    return 1;
+}
+
+static void detector_case(fcn_detector *det, const fcn_model *m,
+                          const fcn_image *img, const fcn_detect_options *o,
+                          const char *what)
+{
+    enum { CAP = 1 << 16 };
+    static fcn_detection want[CAP];
+    size_t cand[16];
+    fcn_detect_result r;
+    fcn_status st = fcn_detector_run(det, img, &r);
+    CHECK(st == FCN_OK, "detector on %s: %s", what, fcn_last_error());
+    if (st)
+        return;
+    size_t n = by_hand(m, img, o->scales, o->n_scales, o->threshold,
+                       r.classes, o->iou, want, CAP, cand);
+    CHECK(same_detections(r.d, r.n, want, n) && n > 0, "detector on %s: %zu "
+          "detections, by hand %zu (or they differ)", what, r.n, n);
+    CHECK(r.n_levels == o->n_scales, "detector on %s: %d levels", what,
+          r.n_levels);
+    for (int k = 0; k < r.n_levels; k++)
+        CHECK(r.levels[k].skipped || r.levels[k].candidates == cand[k],
+              "detector on %s: scale %g: %zu candidates, by hand %zu", what,
+              o->scales[k], r.levels[k].candidates, cand[k]);
+}
+
+static void test_detector(const char *model, const char *img1,
+                          const char *img2)
+{
+    fcn_model *m = NULL;
+    fcn_image a = {0}, b = {0};
+    CHECK(fcn_model_load(model, NULL, &m) == FCN_OK &&
+          fcn_image_decode(m, img1, 0, 0, &a) == FCN_OK &&
+          fcn_image_decode(m, img2, 0, 0, &b) == FCN_OK,
+          "detector: loading %s, %s, %s: %s", model, img1, img2,
+          fcn_last_error());
+    if (!m || !a.pixels || !b.pixels)
+        goto out;
+    const double scales[] = {1.0, 0.8, 0.05, 0.6};  /* 0.05: too small */
+    fcn_detect_options o;
+    fcn_detect_defaults(&o);
+    CHECK(o.n_scales == 3 && o.threshold == 0.9f && o.iou == 0.3,
+          "detector defaults");
+    o.scales = scales;
+    o.n_scales = 4;
+    o.threshold = 0.6f;
+    o.heatmap = 1;
+    o.heat_class = 1;
+    fcn_detector *d = NULL;
+    CHECK(fcn_detector_create(m, &o, &d) == FCN_OK, "detector: create: %s",
+          fcn_last_error());
+    if (!d)
+        goto out;
+    detector_case(d, m, &a, &o, img1);
+    detector_case(d, m, &a, &o, img1);  /* the kept sessions again */
+    detector_case(d, m, &b, &o, img2);  /* another size: planned anew */
+    detector_case(d, m, &a, &o, img1);
+    fcn_detect_result r;
+    CHECK(fcn_detector_run(d, &a, &r) == FCN_OK && r.heat &&
+          r.levels[2].skipped && !r.levels[0].skipped &&
+          r.levels[0].out_h > 0 && r.levels[0].tiles >= 1,
+          "detector: heat map and level reports");
+    fcn_image tiny = {a.pixels, 5, 5, a.c};
+    CHECK(fcn_detector_run(d, &tiny, &r) == FCN_ERR_SHAPE &&
+          strstr(fcn_last_error(), "at every scale"),
+          "detector: a 5x5 image: %s", fcn_last_error());
+    fcn_detector_free(d);
+    /* bad options */
+    const double bad[] = {1.0, -2.0};
+    o.scales = bad;
+    o.n_scales = 2;
+    CHECK(fcn_detector_create(m, &o, &d) == FCN_ERR_ARG && !d,
+          "detector: a negative scale accepted");
+    o.scales = scales;
+    o.heat_class = 99;
+    CHECK(fcn_detector_create(m, &o, &d) == FCN_ERR_ARG && !d,
+          "detector: heat map of class 99 accepted");
+out:
+    fcn_image_free(&a);
+    fcn_image_free(&b);
+    fcn_model_free(m);
+}
+
+int main(int argc, char **argv)
 {
     test_levels();
     test_geometry();
@@ -399,5 +556,9 @@ int main(void)
     test_cells();
     test_sample();
     test_nms();
+    if (argc > 3)
+        test_detector(argv[1], argv[2], argv[3]);
+    else
+        CHECK(0, "usage: test_detect MODEL IMAGE IMAGE");
     return check_done();
 }

@@ -35,6 +35,8 @@ void fcn_session_free(fcn_session *s)
     mem_free(s);
 }
 
+int fcn_default_threads(void) { return par_default_threads(); }
+
 fcn_status session_plan(const fcn_model *m, int height, int width,
                         const fcn_session_options *opt, fcn_session **out)
 {

@@ -1,0 +1,144 @@
+/*
+** ceiling.c: the FMA peak and bare SGEMM measurements of ceiling.h.
+*/
+#include <cblas.h>
+#include <immintrin.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ceiling.h"
+
+#define CHAINS 12
+#define CACHE 512
+
+__attribute__((target("avx512f"))) static double fma_loop512(long iters)
+{
+    __m512 a[CHAINS], b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < CHAINS; i++)
+        a[i] = _mm512_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < CHAINS; i++)
+            a[i] = _mm512_fmadd_ps(a[i], b, c);
+    float s = 0;
+    for (int i = 0; i < CHAINS; i++)
+        s += _mm512_reduce_add_ps(a[i]);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) static double fma_loop256(long iters)
+{
+    __m256 a[CHAINS], b = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < CHAINS; i++)
+        a[i] = _mm256_set1_ps((float)i);
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < CHAINS; i++)
+            a[i] = _mm256_fmadd_ps(a[i], b, c);
+    float t[8], s = 0;
+    for (int i = 0; i < CHAINS; i++) {
+        _mm256_storeu_ps(t, a[i]);
+        for (int k = 0; k < 8; k++)
+            s += t[k];
+    }
+    return s;
+}
+
+double ceiling_fma_peak(int threads, const char **isa)
+{
+    int w512 = __builtin_cpu_supports("avx512f");
+    int w256 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    *isa = w512 ? "AVX-512 FMA" : w256 ? "AVX2 FMA" : "none";
+    if (!w512 && !w256)
+        return 0;
+    long iters = 20000000;
+    int lanes = w512 ? 16 : 8;
+    double best = 0, sink = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = omp_get_wtime();
+        #pragma omp parallel num_threads(threads) reduction(+ : sink)
+        sink += w512 ? fma_loop512(iters) : fma_loop256(iters);
+        double t = omp_get_wtime() - t0;
+        double g = 2.0 * CHAINS * lanes * (double)iters * threads / t / 1e9;
+        if (g > best)
+            best = g;
+    }
+    if (sink == 12345.0)  /* keep the loops */
+        puts("");
+    return best;
+}
+
+typedef struct measured {
+    long m, n, k, groups;
+    int threads;
+    double gflops;
+} measured;
+
+static measured cache[CACHE];
+static int n_cache;
+
+double ceiling_sgemm(long M, long N, long K, long G, int threads)
+{
+    if (N > 32768)
+        N = 32768;
+    for (int i = 0; i < n_cache; i++)
+        if (cache[i].m == M && cache[i].n == N && cache[i].k == K &&
+            cache[i].groups == G && cache[i].threads == threads)
+            return cache[i].gflops;
+    float *a = malloc(sizeof(float) * M * K * G), *b = malloc(sizeof(float) * K * N * G),
+          *c = malloc(sizeof(float) * M * N * G);
+    if (!a || !b || !c) {
+        free(a);
+        free(b);
+        free(c);
+        return 0;
+    }
+    for (long i = 0; i < M * K * G; i++)
+        a[i] = (float)(i % 7) * 0.1f;
+    for (long i = 0; i < K * N * G; i++)
+        b[i] = (float)(i % 5) * 0.1f;
+    /* the OpenMP build of OpenBLAS sizes its team from this ICV */
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    double best = 1e30;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = omp_get_wtime();
+        for (long g = 0; g < G; g++)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M,
+                        (int)N, (int)K, 1.0f, a + g * M * K, (int)K,
+                        b + g * K * N, (int)N, 0.0f, c + g * M * N, (int)N);
+        double t = omp_get_wtime() - t0;
+        if (t < best)
+            best = t;
+    }
+    omp_set_num_threads(saved);
+    free(a);
+    free(b);
+    free(c);
+    double gf = 2.0 * M * N * K * G / best / 1e9;
+    if (n_cache < CACHE)
+        cache[n_cache++] = (measured){M, N, K, G, threads, gf};
+    return gf;
+}
+
+int ceiling_cores(void) { return omp_get_num_procs(); }
+
+void ceiling_cpu_name(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p += 2;
+                p[strcspn(p, "\n")] = 0;
+                snprintf(buf, n, "%s", p);
+            }
+            break;
+        }
+    fclose(f);
+}

@@ -1,0 +1,24 @@
+/*
+** ceiling.h: what this machine can do at best, for fcn-bench's tables:
+** the fp32 FMA peak (independent FMA chains on every thread, in the widest
+** vectors the CPU has) and bare OpenBLAS SGEMM of a given shape.
+*/
+#ifndef FCN_BENCH_CEILING_H
+#define FCN_BENCH_CEILING_H
+
+#include <stddef.h>
+
+/* GFLOP/s of fp32 FMA on `threads` threads; *isa names the vector width
+** ("AVX-512 FMA", "AVX2 FMA", or "none" with 0). */
+double ceiling_fma_peak(int threads, const char **isa);
+/* GFLOP/s of OpenBLAS SGEMM, C (M x N) = A (M x K) B (K x N), G times (the
+** groups of a grouped conv), on `threads` threads; N above 32768 is capped
+** (the throughput per column is what is compared). Measurements are
+** cached by shape. 0 if the matrices cannot be allocated. */
+double ceiling_sgemm(long M, long N, long K, long G, int threads);
+/* The logical cores OpenMP sees. */
+int ceiling_cores(void);
+/* The CPU's model name from /proc/cpuinfo. */
+void ceiling_cpu_name(char *buf, size_t n);
+
+#endif
