@@ -1,7 +1,7 @@
 """Darknet (.cfg + .weights, pjreddie's darknet as Debian ships it) -> model.bin.
 
-convert(path, args) reads a classifier cfg and its weights file and returns an
-fcnmodel.Model that computes what darknet's CPU forward pass computes
+convert(path, options) reads a classifier cfg and its weights file and returns
+a modelbin.Model that computes what darknet's CPU forward pass computes
 (`network_predict`, i.e. test mode):
 
   [net]             width, height, channels -> input_shape; darknet feeds
@@ -38,18 +38,14 @@ cfg order. It must hold exactly what the cfg needs.
 import os
 import re
 import struct
-import sys
 
 import numpy as np
 
-from . import ConvertError
+from . import ConvertError, Handlers
+from .modelbin import Model
+from .window import window_out
 
-try:
-    import fcnmodel
-except ImportError:  # imported from outside tools/fcn-convert
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import fcnmodel  # noqa: E402
-
+# The sections this converter translates, in the order messages list them.
 SUPPORTED = ("net", "convolutional", "connected", "maxpool", "avgpool",
              "dropout", "softmax", "route", "shortcut", "crop", "activation", "cost")
 ALIASES = {"network": "net", "conv": "convolutional", "conn": "connected",
@@ -235,6 +231,13 @@ def _bn_fold(scales, mean, var, where):
     return s, -mean * s
 
 
+# Section kind -> _Converter method of pass 1, (self, section, input shape,
+# earlier shapes) -> (output shape, weight count), and of pass 2, (self,
+# section, layer name, input _Layer) -> output tensor.
+PLAN = Handlers()
+EMIT = Handlers()
+
+
 class _Converter:
     def __init__(self, cfg, sections, weights_path):
         self.cfg = cfg
@@ -262,12 +265,12 @@ class _Converter:
                 raise ConvertError("%s: section %s: a standalone batch norm is not supported "
                                    "(this darknet cannot run one: its CPU forward crashes; "
                                    "batch_normalize=1 in a layer is)" % (self.cfg, sec.where()))
-            if kind not in SUPPORTED or kind == "net":
+            if kind not in PLAN:
                 raise ConvertError("%s: section %s is not supported (supported: %s)" % (
                     self.cfg, sec.where(), _supported_list()))
             sec.type = kind
             try:
-                cur, n = getattr(self, "shape_" + kind)(sec, cur, shapes)
+                cur, n = PLAN[kind](self, sec, cur, shapes)
             except ConvertError as e:
                 raise ConvertError("%s: %s" % (self.cfg, e))
             if min(cur) < 1:
@@ -296,6 +299,7 @@ class _Converter:
                 sec.where(), key, idx, i))
         return i
 
+    @PLAN.on("convolutional")
     def shape_convolutional(self, sec, cur, shapes):
         c, h, w = cur
         n, size = sec.int("filters", 1), sec.int("size", 1)
@@ -320,11 +324,12 @@ class _Converter:
         _activation(sec, "logistic")
         sec.p = dict(n=n, size=size, stride=stride, groups=groups, padding=padding,
                      bn=sec.int("batch_normalize", 0) != 0)
-        oh = (h + 2 * padding - size) // stride + 1
-        ow = (w + 2 * padding - size) // stride + 1
+        oh = window_out(h, size, stride, pad=(padding, padding))
+        ow = window_out(w, size, stride, pad=(padding, padding))
         nw = n * (c // groups) * size * size + n + (3 * n if sec.p["bn"] else 0)
         return (n, oh, ow), nw
 
+    @PLAN.on("connected")
     def shape_connected(self, sec, cur, shapes):
         out = sec.int("output", 1)
         if out < 1:
@@ -335,6 +340,7 @@ class _Converter:
         sec.p = dict(out=out, inputs=k, bn=sec.int("batch_normalize", 0) != 0)
         return (out, 1, 1), out * k + out + (3 * out if sec.p["bn"] else 0)
 
+    @PLAN.on("maxpool")
     def shape_maxpool(self, sec, cur, shapes):
         c, h, w = cur
         stride = sec.int("stride", 1)
@@ -356,21 +362,27 @@ class _Converter:
             raise ConvertError("%s: padding=%d leaves windows with no input (size %d)" % (
                 sec.where(), padding, size))
         sec.p = dict(size=size, stride=stride, pad=[lead, lead, trail, trail])
-        return (c, (h + padding - size) // stride + 1, (w + padding - size) // stride + 1), 0
+        return (c, window_out(h, size, stride, pad=(lead, trail)),
+                window_out(w, size, stride, pad=(lead, trail))), 0
 
+    @PLAN.on("avgpool")
     def shape_avgpool(self, sec, cur, shapes):
         return (cur[0], 1, 1), 0
 
+    @PLAN.on("dropout")
     def shape_dropout(self, sec, cur, shapes):
         return cur, 0
 
+    @PLAN.on("activation")
     def shape_activation(self, sec, cur, shapes):
         _activation(sec, "linear")
         return cur, 0
 
+    @PLAN.on("cost")
     def shape_cost(self, sec, cur, shapes):
         return cur, 0
 
+    @PLAN.on("softmax")
     def shape_softmax(self, sec, cur, shapes):
         groups = sec.int("groups", 1)
         if sec.raw("tree") is not None:
@@ -389,6 +401,7 @@ class _Converter:
         sec.p = dict(temperature=t)
         return cur, 0
 
+    @PLAN.on("route")
     def shape_route(self, sec, cur, shapes):
         spec = sec.raw("layers")
         if not spec:
@@ -408,6 +421,7 @@ class _Converter:
         sec.p = dict(src=src)
         return (sum(shapes[j][0] for j in src), s0[1], s0[2]), 0
 
+    @PLAN.on("shortcut")
     def shape_shortcut(self, sec, cur, shapes):
         v = sec.raw("from")
         if v is None:
@@ -443,6 +457,7 @@ class _Converter:
             sec.p = dict(src=j, alpha=alpha, beta=beta, stride=1, same=True)
         return cur, 0
 
+    @PLAN.on("crop")
     def shape_crop(self, sec, cur, shapes):
         ch, cw = sec.int("crop_height", 1), sec.int("crop_width", 1)
         if not (1 <= ch <= cur[1] and 1 <= cw <= cur[2]):
@@ -460,13 +475,13 @@ class _Converter:
         first = self.secs[1]
         if first.type == "crop":
             h, w = self.shapes[0][1], self.shapes[0][2]
-        self.m = fcnmodel.Model(
+        self.m = Model(
             input_shape=(c, h, w), color="gray" if c == 1 else "rgb", scale=1.0 / 255,
             name="darknet %s" % os.path.basename(self.cfg))
         prev = _Layer(self.m.input_name, (c, h, w))
         for sec in self.secs[1:]:
             name = "%d_%s" % (sec.index, sec.type)
-            out = getattr(self, "emit_" + sec.type)(sec, name, prev)
+            out = EMIT[sec.type](self, sec, name, prev)
             self.layers.append(_Layer(out, self.shapes[sec.index]))
             prev = self.layers[-1]
         return self.m
@@ -479,6 +494,7 @@ class _Converter:
         return self.m.add(op, name + "/" + sec.str("activation", default), [t],
                           name + "/" + sec.str("activation", default), attrs)
 
+    @EMIT.on("convolutional")
     def emit_convolutional(self, sec, name, prev):
         p = sec.p
         cin = prev.shape[0]
@@ -500,6 +516,7 @@ class _Converter:
                         "groups": g}, weight=wt, bias=bias)
         return self._act(sec, name, t, "logistic")
 
+    @EMIT.on("connected")
     def emit_connected(self, sec, name, prev):
         p = sec.p
         out, k = p["out"], p["inputs"]
@@ -519,27 +536,33 @@ class _Converter:
         t = self.m.add("Dense", name, [src], name, weight=wt, bias=bias)
         return self._act(sec, name, t, "logistic")
 
+    @EMIT.on("maxpool")
     def emit_maxpool(self, sec, name, prev):
         p = sec.p
         return self.m.add("MaxPool", name, [prev.tensor], name,
                           {"kernel": [p["size"]] * 2, "stride": [p["stride"]] * 2,
                            "pad": p["pad"]})
 
+    @EMIT.on("avgpool")
     def emit_avgpool(self, sec, name, prev):
         return self.m.add("GlobalAvgPool", name, [prev.tensor], name)
 
+    @EMIT.on("dropout")
     def emit_dropout(self, sec, name, prev):
         return self.m.add("Dropout", name, [prev.tensor], name)
 
+    @EMIT.on("activation")
     def emit_activation(self, sec, name, prev):
         t = self._act(sec, name, prev.tensor, "linear")
         if t == prev.tensor:
             t = self.m.add("Identity", name, [prev.tensor], name)
         return t
 
+    @EMIT.on("cost")
     def emit_cost(self, sec, name, prev):
         return prev.tensor
 
+    @EMIT.on("softmax")
     def emit_softmax(self, sec, name, prev):
         t = prev.tensor
         if sec.p["temperature"] != 1.0:
@@ -547,12 +570,14 @@ class _Converter:
                            {"value": 1.0 / sec.p["temperature"]})
         return self.m.add("Softmax", name, [t], name)
 
+    @EMIT.on("route")
     def emit_route(self, sec, name, prev):
         ins = [self.layers[j].tensor for j in sec.p["src"]]
         if len(ins) == 1:
             return self.m.add("Identity", name, ins, name)
         return self.m.add("Concat", name, ins, name)
 
+    @EMIT.on("shortcut")
     def emit_shortcut(self, sec, name, prev):
         p = sec.p
         src = self.layers[p["src"]]
@@ -574,6 +599,7 @@ class _Converter:
         t = self.m.add("Add", name, [x, add], name)
         return self._act(sec, name, t, "linear")
 
+    @EMIT.on("crop")
     def emit_crop(self, sec, name, prev):
         if not sec.p["adjust"]:
             return prev.tensor
@@ -588,8 +614,8 @@ def default_weights(cfg):
     return os.path.splitext(cfg)[0] + ".weights"
 
 
-def convert(path, args):
-    wpath = getattr(args, "weights", None) or default_weights(path)
+def convert(path, options):
+    wpath = getattr(options, "weights", None) or default_weights(path)
     conv = _Converter(path, parse_cfg(path), wpath)
     conv.plan()
     return conv.build()

@@ -1,8 +1,8 @@
 """Keras / TF.js layers classifier -> fcn model.bin (docs/convert-keras.md).
 
-convert(path, args) reads one Keras layer configuration (Sequential or
+convert(path, options) reads one Keras layer configuration (Sequential or
 Functional) with its weights from any of three containers and translates it,
-layer by layer, into an fcnmodel.Model holding the classifier as trained:
+layer by layer, into a modelbin.Model holding the classifier as trained:
 
   .h5 / .hdf5  Keras 2 (and 1) HDF5: root attribute `model_config` (JSON),
                group `model_weights/<layer>` with a `weight_names` attribute
@@ -20,23 +20,22 @@ Keras axes mean (Flatten order, Concatenate/BatchNormalization/Softmax axis,
 Dense on a map). SAME padding is resolved at the trained size, asymmetric as
 TensorFlow pads it. The FCN conversion itself is done by fcn's loader
 (docs/conversion.md).
+
+tfjs_weights(path, manifest) decodes the weights a TF.js weights manifest
+lists, as TF.js does (tools/dev/gen_keras_fixtures.py writes them into .h5
+and .keras files).
 """
 import io
 import json
 import os
 import re
-import sys
 import zipfile
 
 import numpy as np
 
-from . import ConvertError
-
-try:
-    import fcnmodel
-except ImportError:  # imported from outside tools/fcn-convert
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import fcnmodel  # noqa: E402
+from . import ConvertError, Handlers
+from .modelbin import Model
+from .window import extent, same_pads, window_out
 
 
 def _err(msg):
@@ -235,7 +234,7 @@ def _load_tfjs(path):
     if not isinstance(manifest, list):
         raise _err("%s: no weightsManifest (a TF.js layers model lists its "
                    "weight shards there)" % path)
-    flat = _tfjs_weights(path, manifest)
+    flat = tfjs_weights(path, manifest)
     weights = {}
     for name, arr in flat:
         owner, _, wn = name.rpartition("/")
@@ -244,7 +243,7 @@ def _load_tfjs(path):
                    backend if isinstance(backend, str) else None)
 
 
-def _tfjs_weights(path, manifest):
+def tfjs_weights(path, manifest):
     """Decode every group of a TF.js weights manifest as TF.js does."""
     base = os.path.dirname(os.path.abspath(path))
     out = []
@@ -377,30 +376,13 @@ def _io_list(v):
     return list(v or [])
 
 
-# Keras class names (and aliases) this converter translates.
-_CANON = {
-    "Conv2D": "Conv2D", "Convolution2D": "Conv2D",
-    "DepthwiseConv2D": "DepthwiseConv2D",
-    "SeparableConv2D": "SeparableConv2D", "SeparableConvolution2D": "SeparableConv2D",
-    "Dense": "Dense", "Flatten": "Flatten", "Reshape": "Reshape",
-    "MaxPooling2D": "MaxPooling2D", "MaxPool2D": "MaxPooling2D",
-    "AveragePooling2D": "AveragePooling2D", "AvgPool2D": "AveragePooling2D",
-    "GlobalAveragePooling2D": "GlobalAveragePooling2D",
-    "GlobalAvgPool2D": "GlobalAveragePooling2D",
-    "GlobalMaxPooling2D": "GlobalMaxPooling2D", "GlobalMaxPool2D": "GlobalMaxPooling2D",
-    "BatchNormalization": "BatchNormalization",
-    "BatchNormalizationV1": "BatchNormalization",
-    "BatchNormalizationV2": "BatchNormalization",
-    "Activation": "Activation", "ReLU": "ReLU", "LeakyReLU": "LeakyReLU",
-    "Softmax": "Softmax",
-    "Dropout": "Dropout", "SpatialDropout2D": "Dropout", "GaussianDropout": "Dropout",
-    "GaussianNoise": "Dropout", "AlphaDropout": "Dropout",
-    "ActivityRegularization": "Dropout",
-    "ZeroPadding2D": "ZeroPadding2D", "Add": "Add", "Concatenate": "Concatenate",
-    "InputLayer": "InputLayer", "Rescaling": "Rescaling",
-    "Normalization": "Normalization",
-}
-SUPPORTED = sorted(set(_CANON.values()))
+# Keras class names this converter translates (and their aliases): class name
+# -> _Translator method (self, node, inputs) -> the output _T.
+LAYERS = Handlers()
+# The fcn op of each pooling layer.
+_POOL_OPS = {"MaxPooling2D": "MaxPool", "AveragePooling2D": "AvgPool",
+             "GlobalAveragePooling2D": "GlobalAvgPool", "GlobalMaxPooling2D": "GlobalMaxPool"}
+# Layers (canonical names) whose data_format is the model's.
 _SPATIAL = {"Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D",
             "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
             "ZeroPadding2D"}
@@ -448,8 +430,8 @@ def _snake(s):
 
 
 class _Translator:
-    def __init__(self, src, args):
-        self.src, self.args = src, args
+    def __init__(self, src, options):
+        self.src, self.options = src, options
         self.path = src.path
         cfg = src.config
         if not isinstance(cfg, dict) or "class_name" not in cfg:
@@ -575,7 +557,7 @@ class _Translator:
     def data_format(self, nodes):
         seen = set()
         for n in nodes:
-            if _CANON.get(n.cls) not in _SPATIAL:
+            if LAYERS.canonical.get(n.cls) not in _SPATIAL:
                 continue
             df = n.cfg.get("data_format")
             if df is None and "dim_ordering" in n.cfg:
@@ -597,7 +579,7 @@ class _Translator:
                 break
         if shape is None and c.get("input_shape") is not None:
             shape = [None] + list(c["input_shape"])
-        given = getattr(self.args, "input_size", None)
+        given = getattr(self.options, "input_size", None)
         if shape is None:
             if not given:
                 raise _err("%s: the model does not say its input size; give "
@@ -734,24 +716,20 @@ class _Translator:
 
     def window(self, node, padding, size, k, s, d, allow_full=False):
         """Resolve Keras padding at the trained size: (pad_a, pad_b, out)."""
-        keff = (k - 1) * d + 1
         padding = str(padding).lower()
         if padding == "valid":
             a = b = 0
         elif padding == "same":
-            out = -(-size // s)
-            total = max((out - 1) * s + keff - size, 0)
-            a, b = total // 2, total - total // 2
+            a, b = same_pads(size, k, s, d)
         elif padding == "full" and allow_full:
-            a = b = keff - 1
+            a = b = extent(k, d) - 1
         else:
             raise _err("%s: %s: padding '%s' is not supported (valid, same)"
                        % (self.path, node.desc(), padding))
-        span = size + a + b - keff
-        if span < 0:
+        if size + a + b < extent(k, d):
             raise _err("%s: %s: its %dx window does not fit its %d-pixel input at "
-                       "the trained size" % (self.path, node.desc(), keff, size))
-        return a, b, span // s + 1
+                       "the trained size" % (self.path, node.desc(), extent(k, d), size))
+        return a, b, window_out(size, k, s, d, (a, b))
 
     def act_ops(self, node, act, layout, c_hw):
         """Keras activation -> [(op, attrs, {}, suffix)]."""
@@ -803,6 +781,14 @@ class _Translator:
 
     # ---- layers ------------------------------------------------------
 
+    @LAYERS.on("InputLayer")
+    def L_InputLayer(self, node, ins):
+        # parse() takes the model's input out of the graph: this one sits
+        # further down a Sequential model's layer list.
+        raise _err("%s: %s is not the first layer of the Sequential model; only the "
+                   "model's input can be an InputLayer" % (self.path, node.desc()))
+
+    @LAYERS.on("Conv2D", "Convolution2D")
     def L_Conv2D(self, node, ins):
         x, = ins
         self.need_map(node, x)
@@ -861,6 +847,7 @@ class _Translator:
             attrs["groups"] = x.c
         return attrs, wt, x.c * mult, oh, ow
 
+    @LAYERS.on("DepthwiseConv2D")
     def L_DepthwiseConv2D(self, node, ins):
         x, = ins
         self.need_map(node, x)
@@ -874,6 +861,7 @@ class _Translator:
         ops += self.act_ops(node, c.get("activation"), x.layout, oh * ow)
         return self.emit_chain(node, ops, x, cout, oh, ow, x.layout)
 
+    @LAYERS.on("SeparableConv2D", "SeparableConvolution2D")
     def L_SeparableConv2D(self, node, ins):
         x, = ins
         self.need_map(node, x)
@@ -895,6 +883,7 @@ class _Translator:
         return self.emit_chain(node, ops, _T(dw_out, mid, oh, ow, x.layout),
                                filters, oh, ow, x.layout)
 
+    @LAYERS.on("Dense")
     def L_Dense(self, node, ins):
         x, = ins
         c = node.cfg
@@ -924,6 +913,7 @@ class _Translator:
         ops = [("Dense", {}, {"weight": k.T, "bias": ws.get("bias")}, "dense")] + act
         return self.emit_chain(node, ops, x, units, 1, 1, x.layout)
 
+    @LAYERS.on("Flatten")
     def L_Flatten(self, node, ins):
         x, = ins
         if x.layout == "vec":
@@ -940,6 +930,7 @@ class _Translator:
         out = self.emit("Flatten", self.tname(node), [x], {"order": order})
         return _T(out, x.c * x.h * x.w, 1, 1, "vec")
 
+    @LAYERS.on("Reshape")
     def L_Reshape(self, node, ins):
         x, = ins
         tgt = node.cfg.get("target_shape", node.cfg.get("dims"))
@@ -968,7 +959,10 @@ class _Translator:
                    "flattening, and vector <-> 1x1 map)" % (self.path, node.desc(),
                                                             x.desc(), tgt))
 
-    def _pool(self, node, ins, op):
+    @LAYERS.on("MaxPooling2D", "MaxPool2D")
+    @LAYERS.on("AveragePooling2D", "AvgPool2D")
+    def L_Pooling2D(self, node, ins):
+        op = _POOL_OPS[LAYERS.canonical[node.cls]]
         x, = ins
         self.need_map(node, x)
         c = node.cfg
@@ -988,25 +982,16 @@ class _Translator:
         out = self.emit(op, self.tname(node), [x], attrs)
         return _T(out, x.c, oh, ow, x.layout)
 
-    def L_MaxPooling2D(self, node, ins):
-        return self._pool(node, ins, "MaxPool")
-
-    def L_AveragePooling2D(self, node, ins):
-        return self._pool(node, ins, "AvgPool")
-
-    def _gpool(self, node, ins, op):
+    @LAYERS.on("GlobalAveragePooling2D", "GlobalAvgPool2D")
+    @LAYERS.on("GlobalMaxPooling2D", "GlobalMaxPool2D")
+    def L_GlobalPooling2D(self, node, ins):
         x, = ins
         self.need_map(node, x)
-        out = self.emit(op, self.tname(node), [x])
+        out = self.emit(_POOL_OPS[LAYERS.canonical[node.cls]], self.tname(node), [x])
         keep = node.cfg.get("keepdims", False)
         return _T(out, x.c, 1, 1, x.layout if keep else "vec")
 
-    def L_GlobalAveragePooling2D(self, node, ins):
-        return self._gpool(node, ins, "GlobalAvgPool")
-
-    def L_GlobalMaxPooling2D(self, node, ins):
-        return self._gpool(node, ins, "GlobalMaxPool")
-
+    @LAYERS.on("BatchNormalization", "BatchNormalizationV1", "BatchNormalizationV2")
     def L_BatchNormalization(self, node, ins):
         x, = ins
         c = node.cfg
@@ -1031,6 +1016,7 @@ class _Translator:
         out = self.emit("BatchNorm", self.tname(node), [x], {"eps": eps}, **w)
         return _T(out, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("Activation")
     def L_Activation(self, node, ins):
         x, = ins
         ops = self.act_ops(node, node.cfg.get("activation"), x.layout, x.h * x.w)
@@ -1038,6 +1024,7 @@ class _Translator:
             ops = [("Identity", {}, {}, "identity")]
         return self.emit_chain(node, ops, x, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("ReLU")
     def L_ReLU(self, node, ins):
         x, = ins
         c = node.cfg
@@ -1056,6 +1043,7 @@ class _Translator:
             ops = [("Relu", {}, {}, "relu")]
         return self.emit_chain(node, ops, x, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("LeakyReLU")
     def L_LeakyReLU(self, node, ins):
         x, = ins
         c = node.cfg
@@ -1063,6 +1051,7 @@ class _Translator:
         out = self.emit("LeakyRelu", self.tname(node), [x], {"alpha": float(alpha)})
         return _T(out, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("Softmax")
     def L_Softmax(self, node, ins):
         x, = ins
         if not self.channel_axis_ok(node.cfg.get("axis", -1), x):
@@ -1071,11 +1060,14 @@ class _Translator:
         out = self.emit("Softmax", self.tname(node), [x])
         return _T(out, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("Dropout", "SpatialDropout2D", "GaussianDropout", "GaussianNoise",
+               "AlphaDropout", "ActivityRegularization")
     def L_Dropout(self, node, ins):
         x, = ins
         out = self.emit("Dropout", self.tname(node), [x])
         return _T(out, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("ZeroPadding2D")
     def L_ZeroPadding2D(self, node, ins):
         x, = ins
         self.need_map(node, x)
@@ -1098,6 +1090,7 @@ class _Translator:
         out = self.emit("Pad", self.tname(node), [x], {"pad": [t, l, b, r]})
         return _T(out, x.c, x.h + t + b, x.w + l + r, x.layout)
 
+    @LAYERS.on("Add")
     def L_Add(self, node, ins):
         if len(ins) < 2:
             raise _err("%s: %s has %d inputs" % (self.path, node.desc(), len(ins)))
@@ -1109,6 +1102,7 @@ class _Translator:
         out = self.emit("Add", self.tname(node), ins)
         return _T(out, a.c, a.h, a.w, a.layout)
 
+    @LAYERS.on("Concatenate")
     def L_Concatenate(self, node, ins):
         a = ins[0]
         axis = node.cfg.get("axis", -1)
@@ -1147,6 +1141,7 @@ class _Translator:
                         scale=a, bias=b, mean=np.zeros(x.c), var=np.ones(x.c))
         return _T(out, x.c, x.h, x.w, x.layout)
 
+    @LAYERS.on("Rescaling")
     def L_Rescaling(self, node, ins):
         x, = ins
         c = node.cfg
@@ -1164,6 +1159,7 @@ class _Translator:
             self.prep = (scale, mean - o * std / s, std / s)
         return x
 
+    @LAYERS.on("Normalization")
     def L_Normalization(self, node, ins):
         x, = ins
         c = node.cfg
@@ -1197,7 +1193,7 @@ class _Translator:
                 raise _err("%s: layer '%s' is a nested %s model; only flat models are "
                            "supported (build the model from its layers)"
                            % (self.path, n.name, n.cls))
-            if n.cls not in _CANON:
+            if n.cls not in LAYERS:
                 raise _err("%s: layer '%s' (%s) is not supported; supported layers: %s"
                            % (self.path, n.name, n.cls, ", ".join(SUPPORTED)))
         self.fmt = self.data_format(nodes)
@@ -1206,7 +1202,7 @@ class _Translator:
             for n in nodes)
         th = any(n.cfg.get("dim_ordering") == "th" for n in nodes)
         backend = (self.src.backend or "").lower()
-        self.theano = bool(getattr(self.args, "theano", False)) or backend == "theano" or \
+        self.theano = bool(getattr(self.options, "theano", False)) or backend == "theano" or \
             (self.keras1 and th and backend != "tensorflow")
         C, H, W = self.input_tensor(self.fmt)
         names = {n.name for n in nodes}
@@ -1215,15 +1211,14 @@ class _Translator:
             self.input_name += "_"
         self.used_names.add(self.input_name)
         model_name = self.conf.get("name") if isinstance(self.conf, dict) else None
-        self.model = fcnmodel.Model((C, H, W), input=self.input_name,
-                                    name=model_name if isinstance(model_name, str) else None)
+        self.model = Model((C, H, W), input=self.input_name,
+                           name=model_name if isinstance(model_name, str) else None)
         env = {("__input__", 0): _T(self.input_name, C, H, W,
                                     "cl" if self.fmt == "channels_last" else "cf")}
         self.last_out = None
         for n in nodes:
             ins = [env[r] for r in n.inputs]
-            fn = getattr(self, "L_" + _CANON[n.cls])
-            out = fn(n, ins)
+            out = LAYERS[n.cls](self, n, ins)
             env[n.key] = out
         res = env[self.output_key]
         if res.name == self.input_name:
@@ -1245,10 +1240,13 @@ class _Translator:
                 meta[key] = v[:1] if all(t == v[0] for t in v) else v
 
 
-def convert(path, args):
+SUPPORTED = sorted(set(LAYERS.canonical.values()))
+
+
+def convert(path, options):
     src = _load(path)
     try:
-        return _Translator(src, args).run()
+        return _Translator(src, options).run()
     except ConvertError:
         raise
     except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:

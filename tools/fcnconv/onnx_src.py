@@ -1,7 +1,7 @@
 """ONNX classifier -> fcn model.bin (docs/convert-onnx.md).
 
-convert(path, args) reads an ONNX model (as torch.onnx.export or tf2onnx
-write it) and translates it, layer by layer, into an fcnmodel.Model holding
+convert(path, options) reads an ONNX model (as torch.onnx.export or tf2onnx
+write it) and translates it, layer by layer, into a modelbin.Model holding
 the classifier as it was trained. The FCN conversion itself is done by fcn's
 loader (docs/conversion.md).
 
@@ -16,37 +16,22 @@ a flat vector, ...) become nothing. Layers that do not contribute to the graph
 output are dropped at the end.
 """
 import os
-import sys
 import warnings
 
 import numpy as np
 
-from . import ConvertError
+from . import ConvertError, Handlers
+from .modelbin import Model
+from .window import same_pads, window_out
 
-try:
-    import fcnmodel
-except ImportError:  # imported from outside tools/fcn-convert
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    import fcnmodel  # noqa: E402
-
-# ONNX ops with a runtime (image-derived) input that this converter translates.
-SUPPORTED = sorted([
-    "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Conv",
-    "Div", "Dropout", "Flatten", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
-    "HardSigmoid", "HardSwish", "Identity", "LRN", "LeakyRelu", "MatMul",
-    "MaxPool", "Mul", "Pad", "ReduceMax", "ReduceMean", "Relu", "Reshape",
-    "Shape", "Sigmoid", "Softmax", "Squeeze", "Sub", "Sum", "Tanh",
-    "Transpose", "Unsqueeze",
-])
-# Ops evaluated at conversion time when all their inputs are constants.
-FOLDABLE = {
-    "Constant", "Identity", "Cast", "Shape", "Size", "Gather", "Unsqueeze",
-    "Squeeze", "Concat", "Reshape", "Flatten", "Transpose", "Slice", "Add",
-    "Sub", "Mul", "Div", "Neg", "ReduceProd", "ConstantOfShape", "Range",
-    "Equal", "Where", "Expand", "Floor", "Ceil", "Sqrt", "Pow", "Min", "Max",
-    "Dropout", "Not", "Abs",
-}
-UNARY = {"Relu": "Relu", "Sigmoid": "Sigmoid", "Tanh": "Tanh", "HardSwish": "HardSwish"}
+# ONNX ops with a runtime (image-derived) input that this converter translates:
+# op type -> _Converter method (self, node, attrs). SUPPORTED (below the class)
+# adds Shape, which node() answers from the tracked shapes.
+OPS = Handlers()
+# The fcn op of each pooling and reducing ONNX op.
+_POOL_OPS = {"MaxPool": "MaxPool", "AveragePool": "AvgPool",
+             "GlobalAveragePool": "GlobalAvgPool", "GlobalMaxPool": "GlobalMaxPool",
+             "ReduceMean": "GlobalAvgPool", "ReduceMax": "GlobalMaxPool"}
 
 
 class _RT:
@@ -63,21 +48,9 @@ class _RT:
                            " (channels-last)" if self.layout == "nhwc" else "")
 
 
-def _window_out(n, k, s, d, pa, pb, ceil_mode):
-    """Output length of a window op, PyTorch's rule (as fcn computes it)."""
-    keff = (k - 1) * d + 1
-    span = n + pa + pb - keff
-    if span < 0:
-        return 0
-    o = -(-span // s) + 1 if ceil_mode else span // s + 1
-    if ceil_mode and (o - 1) * s >= n + pa:
-        o -= 1
-    return o
-
-
 class _Converter:
-    def __init__(self, path, args):
-        self.path, self.args = path, args
+    def __init__(self, path, options):
+        self.path, self.options = path, options
         self.const = {}       # ONNX name -> numpy array
         self.rt = {}          # ONNX name -> _RT
         self.layers = []      # dicts: op, name, inputs, output, attrs, weights, onnx_out
@@ -318,7 +291,7 @@ class _Converter:
             chw = [dims[3], dims[1], dims[2]] if nhwc else dims[1:]
         else:
             chw = ["?", "?", "?"]
-        given = getattr(self.args, "input_size", None)
+        given = getattr(self.options, "input_size", None)
         if given:
             for k, (m, a) in enumerate(zip(chw, given)):
                 if isinstance(m, int) and m != a:
@@ -360,9 +333,9 @@ class _Converter:
         if isinstance(pv, str) and pv:
             producer += " " + pv
         producer = _printable(producer, 200)
-        m = fcnmodel.Model(input_shape=chw, input=nm(input_name), scale=1.0 / 255.0,
-                           name="%s (ONNX, %s, opset %d)" % (
-                               os.path.basename(self.path), producer, self.opset))
+        m = Model(input_shape=chw, input=nm(input_name), scale=1.0 / 255.0,
+                  name="%s (ONNX, %s, opset %d)" % (
+                      os.path.basename(self.path), producer, self.opset))
         for L in layers:
             ws = {k: np.asarray(v, dtype=np.float32) for k, v in L["weights"].items()
                   if v is not None}
@@ -388,10 +361,11 @@ class _Converter:
                 st, en = a.get("start", 0), a.get("end", r)
                 self.const[nd.output[0]] = s[st:en]
                 return
-        if op in FOLDABLE and all(n in self.const for n in ins) and \
+        if op in FOLD and all(n in self.const for n in ins) and \
                 (ins or op == "Constant"):
             try:
-                vals = _fold(self, nd, self.attrs(nd))
+                vals = FOLD[op](self, nd, self.attrs(nd),
+                                [self.const[n] if n else None for n in nd.input])
             except ConvertError:
                 raise
             except Exception as e:
@@ -400,15 +374,13 @@ class _Converter:
                 if o:
                     self.const[o] = np.asarray(v)
             return
-        fn = getattr(self, "op_" + op, None)
-        if op in UNARY:
-            fn = self.op_unary
+        fn = OPS.get(op)
         if fn is None:
             self.unsupported(nd)
         for n in ins:
             if n not in self.rt and n not in self.const:
                 self.fail(nd, "input '%s' is not defined before this node" % n)
-        fn(nd, self.attrs(nd))
+        fn(self, nd, self.attrs(nd))
 
     # -- pads -------------------------------------------------------------------
     def pads(self, nd, a, hw, k, s, d):
@@ -424,14 +396,9 @@ class _Converter:
             return [0, 0, 0, 0]
         if ap not in ("SAME_UPPER", "SAME_LOWER"):
             self.fail(nd, "auto_pad '%s' is not supported" % ap)
-        begin, end = [], []
-        for i in (0, 1):
-            out = -(-hw[i] // s[i])
-            tot = max(0, (out - 1) * s[i] + (k[i] - 1) * d[i] + 1 - hw[i])
-            small, big = tot // 2, tot - tot // 2
-            begin.append(small if ap == "SAME_UPPER" else big)
-            end.append(big if ap == "SAME_UPPER" else small)
-        return [begin[0], begin[1], end[0], end[1]]
+        (t, b), (l, r) = (same_pads(hw[i], k[i], s[i], d[i], lower=(ap == "SAME_LOWER"))
+                          for i in (0, 1))
+        return [t, l, b, r]
 
     def ints2(self, nd, a, key, default):
         v = [int(x) for x in a.get(key, default)]
@@ -440,6 +407,7 @@ class _Converter:
         return v
 
     # -- ops ---------------------------------------------------------------------
+    @OPS.on("Conv")
     def op_Conv(self, nd, a):
         x = self.x(nd)
         W = self.c(nd, 1, "the weight")
@@ -461,8 +429,8 @@ class _Converter:
             self.fail(nd, "weight %s with group %d does not fit %d input channels" % (
                 list(W.shape), g, C))
         p = self.pads(nd, a, (H, Wd), k, s, d)
-        oh = _window_out(H, k[0], s[0], d[0], p[0], p[2], 0)
-        ow = _window_out(Wd, k[1], s[1], d[1], p[1], p[3], 0)
+        oh = window_out(H, k[0], s[0], d[0], (p[0], p[2]))
+        ow = window_out(Wd, k[1], s[1], d[1], (p[1], p[3]))
         if oh < 1 or ow < 1:
             self.fail(nd, "kernel %s does not fit its %dx%d input at the trained size"
                           % (k, H, Wd))
@@ -475,7 +443,9 @@ class _Converter:
         self.emit(nd, "Conv", [x], (1, int(W.shape[0]), oh, ow), attrs,
                   weight=np.asarray(W, dtype=np.float32), bias=bias)
 
-    def pool(self, nd, a, op):
+    @OPS.on("MaxPool", "AveragePool")
+    def op_pool(self, nd, a):
+        op = _POOL_OPS[nd.op_type]
         x = self.x(nd)
         if len(x.shape) != 4:
             self.fail(nd, "input %s is not a 4-D map" % x.desc())
@@ -491,8 +461,8 @@ class _Converter:
         if p[0] >= k[0] or p[2] >= k[0] or p[1] >= k[1] or p[3] >= k[1]:
             self.fail(nd, "pads %s are not smaller than the %dx%d window" % (p, k[0], k[1]))
         ceil = int(a.get("ceil_mode", 0))
-        oh = _window_out(H, k[0], s[0], 1, p[0], p[2], ceil)
-        ow = _window_out(W, k[1], s[1], 1, p[1], p[3], ceil)
+        oh = window_out(H, k[0], s[0], 1, (p[0], p[2]), ceil)
+        ow = window_out(W, k[1], s[1], 1, (p[1], p[3]), ceil)
         if oh < 1 or ow < 1:
             self.fail(nd, "window %s does not fit its %dx%d input at the trained size"
                           % (k, H, W))
@@ -503,25 +473,16 @@ class _Converter:
             self.extra_outputs_unused(nd, "the argmax indices")
         self.emit(nd, op, [x], (1, C, oh, ow), attrs)
 
-    def op_MaxPool(self, nd, a):
-        self.pool(nd, a, "MaxPool")
-
-    def op_AveragePool(self, nd, a):
-        self.pool(nd, a, "AvgPool")
-
-    def op_GlobalAveragePool(self, nd, a):
-        self.global_pool(nd, "GlobalAvgPool")
-
-    def op_GlobalMaxPool(self, nd, a):
-        self.global_pool(nd, "GlobalMaxPool")
-
-    def global_pool(self, nd, op):
+    @OPS.on("GlobalAveragePool", "GlobalMaxPool")
+    def op_global_pool(self, nd, a):
         x = self.x(nd)
         if len(x.shape) != 4:
             self.fail(nd, "input %s is not a 4-D map" % x.desc())
-        self.emit(nd, op, [x], (1, x.shape[1], 1, 1))
+        self.emit(nd, _POOL_OPS[nd.op_type], [x], (1, x.shape[1], 1, 1))
 
-    def reduce(self, nd, a, op):
+    @OPS.on("ReduceMean", "ReduceMax")
+    def op_reduce(self, nd, a):
+        op = _POOL_OPS[nd.op_type]
         x = self.x(nd, layouts=("nchw", "nhwc"))
         axes = a.get("axes")
         if axes is None and self.inp(nd, 1):
@@ -544,18 +505,13 @@ class _Converter:
             C = x.shape[1]
             self.emit(nd, op, [x], (1, C, 1, 1) if keep else (1, C))
 
-    def op_ReduceMean(self, nd, a):
-        self.reduce(nd, a, "GlobalAvgPool")
-
-    def op_ReduceMax(self, nd, a):
-        self.reduce(nd, a, "GlobalMaxPool")
-
     def flatten(self, nd, x):
         """x (4-D) flattened to [1, K]."""
         k = int(np.prod(x.shape[1:]))
         order = "hwc" if x.layout == "nhwc" else "chw"
         self.emit(nd, "Flatten", [x], (1, k), {"order": order})
 
+    @OPS.on("Flatten")
     def op_Flatten(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         r = len(x.shape)
@@ -571,6 +527,7 @@ class _Converter:
         else:
             self.fail(nd, "input %s is neither a 4-D map nor a vector" % x.desc())
 
+    @OPS.on("Reshape")
     def op_Reshape(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         shp = [int(v) for v in np.asarray(self.c(nd, 1, "the target shape")).reshape(-1)]
@@ -591,6 +548,7 @@ class _Converter:
             self.fail(nd, "%s turns %s into [%s]; only a flatten to [N, -1] (or a "
                           "no-op) is supported" % (what, x.desc(), ",".join(map(str, tgt))))
 
+    @OPS.on("Squeeze")
     def op_Squeeze(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         axes = a.get("axes")
@@ -605,6 +563,7 @@ class _Converter:
             self.fail(nd, "squeezes axes %s of %s" % (ax, x.desc()))
         self.reshape_to(nd, x, [d for i, d in enumerate(x.shape) if i not in ax], "Squeeze")
 
+    @OPS.on("Unsqueeze")
     def op_Unsqueeze(self, nd, a):
         x = self.x(nd)
         axes = a.get("axes")
@@ -617,6 +576,7 @@ class _Converter:
             shp.append(1 if i in ax else next(it))
         self.reshape_to(nd, x, shp, "Unsqueeze")
 
+    @OPS.on("Transpose")
     def op_Transpose(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         r = len(x.shape)
@@ -636,6 +596,7 @@ class _Converter:
             self.fail(nd, "perm %s on %s: only (0,2,3,1) to channels-last right before "
                           "Flatten/Reshape, or (0,3,1,2) back, is supported" % (perm, x.desc()))
 
+    @OPS.on("Gemm")
     def op_Gemm(self, nd, a):
         x = self.x(nd)
         if int(a.get("transA", 0)):
@@ -666,6 +627,7 @@ class _Converter:
                           % (what, list(Cb.shape), N, N))
         return np.broadcast_to(Cb.reshape(-1), (N,)).copy()
 
+    @OPS.on("MatMul")
     def op_MatMul(self, nd, a):
         if self.inp(nd, 0) in self.const:
             self.fail(nd, "the constant is the left operand; only x @ W (x a flattened "
@@ -734,6 +696,7 @@ class _Converter:
             return a0, self.const[a1], False
         return None
 
+    @OPS.on("Add")
     def op_Add(self, nd, a):
         bc = self.binary_const(nd)
         if bc:
@@ -742,6 +705,7 @@ class _Converter:
             return
         self.add(nd, [self.x(nd, i) for i in range(len(nd.input))])
 
+    @OPS.on("Sum")
     def op_Sum(self, nd, a):
         xs = [self.x(nd, i) for i in range(len(nd.input))]
         if len(xs) == 1:
@@ -756,6 +720,7 @@ class _Converter:
                               "broadcasting) are supported" % (xs[0].desc(), t.desc()))
         self.emit(nd, "Add", xs, xs[0].shape)
 
+    @OPS.on("Sub")
     def op_Sub(self, nd, a):
         bc = self.binary_const(nd)
         if bc and not bc[2]:
@@ -771,6 +736,7 @@ class _Converter:
                           "supported" % (what, list(v.shape)))
         return float(v.reshape(-1)[0])
 
+    @OPS.on("Mul")
     def op_Mul(self, nd, a):
         bc = self.binary_const(nd)
         if bc:
@@ -794,6 +760,7 @@ class _Converter:
                       "excitation); fcn supports Mul only by a scalar constant, and "
                       "x * HardSigmoid(x) as HardSwish")
 
+    @OPS.on("Div")
     def op_Div(self, nd, a):
         bc = self.binary_const(nd)
         if not bc or bc[2]:
@@ -807,21 +774,25 @@ class _Converter:
         else:
             self.emit(nd, "Mul", [x], x.shape, {"value": 1.0 / v}, layout=x.layout)
 
-    def op_unary(self, nd, a):
+    @OPS.on("Relu", "Sigmoid", "Tanh", "HardSwish")
+    def op_unary(self, nd, a):     # fcn's op of the same name
         x = self.x(nd, layouts=("nchw", "nhwc"))
-        self.emit(nd, UNARY[nd.op_type], [x], x.shape, layout=x.layout)
+        self.emit(nd, nd.op_type, [x], x.shape, layout=x.layout)
 
+    @OPS.on("LeakyRelu")
     def op_LeakyRelu(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         self.emit(nd, "LeakyRelu", [x], x.shape, {"alpha": float(a.get("alpha", 0.01))},
                   layout=x.layout)
 
+    @OPS.on("HardSigmoid")
     def op_HardSigmoid(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         al, be = float(a.get("alpha", 0.2)), float(a.get("beta", 0.5))
         self.emit(nd, "HardSigmoid", [x], x.shape, {"alpha": al, "beta": be}, layout=x.layout)
         self.hsig[nd.output[0]] = (nd.input[0], al, be)
 
+    @OPS.on("Clip")
     def op_Clip(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         if self.opset < 11:
@@ -840,6 +811,7 @@ class _Converter:
         else:
             self.emit(nd, "Clip", [x], x.shape, attrs, layout=x.layout)
 
+    @OPS.on("BatchNormalization")
     def op_BatchNormalization(self, nd, a):
         x = self.x(nd)
         if int(a.get("training_mode", 0)):
@@ -858,6 +830,7 @@ class _Converter:
             self.fail(nd, "input %s is neither a map nor a vector" % x.desc())
         self.emit(nd, "BatchNorm", [x], x.shape, {"eps": float(a.get("epsilon", 1e-5))}, **ws)
 
+    @OPS.on("LRN")
     def op_LRN(self, nd, a):
         x = self.x(nd)
         if len(x.shape) != 4:
@@ -868,6 +841,7 @@ class _Converter:
             "size": int(a["size"]), "alpha": float(a.get("alpha", 1e-4)),
             "beta": float(a.get("beta", 0.75)), "bias": float(a.get("bias", 1.0))})
 
+    @OPS.on("Concat")
     def op_Concat(self, nd, a):
         xs = [self.x(nd, i) for i in range(len(nd.input)) if nd.input[i]]
         r = len(xs[0].shape)
@@ -887,6 +861,7 @@ class _Converter:
         shp[1] = sum(t.shape[1] for t in xs)
         self.emit(nd, "Concat", xs, shp)
 
+    @OPS.on("Softmax")
     def op_Softmax(self, nd, a):
         x = self.x(nd)
         r = len(x.shape)
@@ -901,20 +876,24 @@ class _Converter:
                           % (int(a.get("axis", default)), x.desc()))
         self.emit(nd, "Softmax", [x], x.shape)
 
+    @OPS.on("Dropout")
     def op_Dropout(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         self.extra_outputs_unused(nd, "the dropout mask")
         self.alias(nd, x)
 
+    @OPS.on("Identity")
     def op_Identity(self, nd, a):
         self.alias(nd, self.x(nd, layouts=("nchw", "nhwc")))
 
+    @OPS.on("Cast")
     def op_Cast(self, nd, a):
         x = self.x(nd, layouts=("nchw", "nhwc"))
         if int(a.get("to", 1)) not in (1, 10, 11):  # float, float16, double
             self.fail(nd, "casts the image tensor to a non-float type")
         self.alias(nd, x)
 
+    @OPS.on("Pad")
     def op_Pad(self, nd, a):
         x = self.x(nd)
         mode = a.get("mode", "constant")
@@ -952,6 +931,9 @@ class _Converter:
                   {"pad": [t, l, b, r], "value": float(value)})
 
 
+SUPPORTED = sorted(set(OPS) | {"Shape"})
+
+
 def _one_line(e):
     return " ".join(str(e).split())[:300]
 
@@ -986,110 +968,166 @@ _NP_TYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16,
              12: np.uint32, 13: np.uint64}
 
 
-def _fold(cv, nd, a):
-    """Evaluate nd on constant inputs; returns the list of output values."""
+# Ops evaluated at conversion time when all their inputs are constants:
+# op type -> fold(converter, node, attrs, inputs) -> the output values.
+FOLD = Handlers()
+
+
+@FOLD.on("Constant")
+def _fold_constant(cv, nd, a, I):
+    for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+        if key in a:
+            v = a[key]
+            if key.startswith("value_float"):
+                return [np.asarray(v, dtype=np.float32)]
+            if key.startswith("value_int"):
+                return [np.asarray(v, dtype=np.int64)]
+            return [v]
+    cv.fail(nd, "unsupported kind of Constant (%s)" % ", ".join(a) or "empty")
+
+
+@FOLD.on("Identity", "Dropout")
+def _fold_identity(cv, nd, a, I):
+    return [I[0]]
+
+
+@FOLD.on("Cast")
+def _fold_cast(cv, nd, a, I):
+    return [I[0].astype(_NP_TYPES[int(a["to"])])]
+
+
+@FOLD.on("Shape")
+def _fold_shape(cv, nd, a, I):
+    s = np.array(I[0].shape, dtype=np.int64)
+    return [s[a.get("start", 0):a.get("end", len(s))]]
+
+
+@FOLD.on("Size")
+def _fold_size(cv, nd, a, I):
+    return [np.array(I[0].size, dtype=np.int64)]
+
+
+@FOLD.on("Gather")
+def _fold_gather(cv, nd, a, I):
+    return [np.take(I[0], I[1].astype(np.int64), axis=int(a.get("axis", 0)))]
+
+
+@FOLD.on("Unsqueeze", "Squeeze")
+def _fold_squeeze(cv, nd, a, I):
+    axes = a.get("axes")
+    if axes is None and len(I) > 1 and I[1] is not None:
+        axes = I[1]
+    x = I[0]
+    if nd.op_type == "Squeeze":
+        if axes is None:
+            return [np.squeeze(x)]
+        return [np.squeeze(x, axis=tuple(int(v) % x.ndim for v in np.reshape(axes, -1)))]
+    r = x.ndim + len(np.reshape(axes, -1))
+    for ax in sorted(int(v) % r for v in np.reshape(axes, -1)):
+        x = np.expand_dims(x, ax)
+    return [x]
+
+
+@FOLD.on("Concat")
+def _fold_concat(cv, nd, a, I):
+    return [np.concatenate([np.atleast_1d(v) if v.ndim == 0 else v
+                            for v in I if v is not None], axis=int(a["axis"]))]
+
+
+@FOLD.on("Reshape")
+def _fold_reshape(cv, nd, a, I):
+    tgt = _reshape_target(I[0].shape, [int(v) for v in I[1].reshape(-1)],
+                          int(a.get("allowzero", 0)))
+    if tgt is None:
+        raise ValueError("bad reshape")
+    return [I[0].reshape(tgt)]
+
+
+@FOLD.on("Flatten")
+def _fold_flatten(cv, nd, a, I):
+    ax = int(a.get("axis", 1)) % max(I[0].ndim, 1)
+    return [I[0].reshape(int(np.prod(I[0].shape[:ax])), -1)]
+
+
+@FOLD.on("Transpose")
+def _fold_transpose(cv, nd, a, I):
+    return [np.transpose(I[0], a.get("perm"))]
+
+
+@FOLD.on("Slice")
+def _fold_slice(cv, nd, a, I):
+    x = I[0]
+    if cv.opset < 10:
+        st, en, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+    else:
+        st, en = I[1], I[2]
+        axes = I[3] if len(I) > 3 else None
+        steps = I[4] if len(I) > 4 else None
+    st, en = np.reshape(st, -1), np.reshape(en, -1)
+    axes = list(range(len(st))) if axes is None else np.reshape(axes, -1)
+    steps = [1] * len(st) if steps is None else np.reshape(steps, -1)
+    sl = [slice(None)] * x.ndim
+    for s_, e_, ax, sp in zip(st, en, axes, steps):
+        n = x.shape[int(ax)]
+        s_, e_ = int(max(min(s_, 2 ** 62), -2 ** 62)), int(max(min(e_, 2 ** 62), -2 ** 62))
+        sl[int(ax) % x.ndim] = slice(*slice(s_, e_, int(sp)).indices(n))
+    return [x[tuple(sl)]]
+
+
+@FOLD.on("Add", "Sub", "Mul", "Div", "Pow", "Equal", "Min", "Max")
+def _fold_binary(cv, nd, a, I):
     op = nd.op_type
-    I = [cv.const[n] if n else None for n in nd.input]
-    if op == "Constant":
-        for key in ("value", "value_float", "value_floats", "value_int", "value_ints"):
-            if key in a:
-                v = a[key]
-                if key.startswith("value_float"):
-                    return [np.asarray(v, dtype=np.float32)]
-                if key.startswith("value_int"):
-                    return [np.asarray(v, dtype=np.int64)]
-                return [v]
-        cv.fail(nd, "unsupported kind of Constant (%s)" % ", ".join(a) or "empty")
-    if op in ("Identity", "Dropout"):
-        return [I[0]]
-    if op == "Cast":
-        return [I[0].astype(_NP_TYPES[int(a["to"])])]
-    if op == "Shape":
-        s = np.array(I[0].shape, dtype=np.int64)
-        return [s[a.get("start", 0):a.get("end", len(s))]]
-    if op == "Size":
-        return [np.array(I[0].size, dtype=np.int64)]
-    if op == "Gather":
-        return [np.take(I[0], I[1].astype(np.int64), axis=int(a.get("axis", 0)))]
-    if op in ("Unsqueeze", "Squeeze"):
-        axes = a.get("axes")
-        if axes is None and len(I) > 1 and I[1] is not None:
-            axes = I[1]
-        x = I[0]
-        if op == "Squeeze":
-            if axes is None:
-                return [np.squeeze(x)]
-            return [np.squeeze(x, axis=tuple(int(v) % x.ndim for v in np.reshape(axes, -1)))]
-        r = x.ndim + len(np.reshape(axes, -1))
-        for ax in sorted(int(v) % r for v in np.reshape(axes, -1)):
-            x = np.expand_dims(x, ax)
-        return [x]
-    if op == "Concat":
-        return [np.concatenate([np.atleast_1d(v) if v.ndim == 0 else v
-                                for v in I if v is not None], axis=int(a["axis"]))]
-    if op == "Reshape":
-        tgt = _reshape_target(I[0].shape, [int(v) for v in I[1].reshape(-1)],
-                              int(a.get("allowzero", 0)))
-        if tgt is None:
-            raise ValueError("bad reshape")
-        return [I[0].reshape(tgt)]
-    if op == "Flatten":
-        ax = int(a.get("axis", 1)) % max(I[0].ndim, 1)
-        return [I[0].reshape(int(np.prod(I[0].shape[:ax])), -1)]
-    if op == "Transpose":
-        return [np.transpose(I[0], a.get("perm"))]
-    if op == "Slice":
-        x = I[0]
-        if cv.opset < 10:
-            st, en, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+    x, y = I[0], I[1]
+    if op == "Div" and np.issubdtype(x.dtype, np.integer):
+        r = np.trunc(np.true_divide(x, y)).astype(x.dtype)
+    else:
+        f = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
+             "Div": np.divide, "Pow": np.power, "Equal": np.equal}.get(op)
+        if op in ("Min", "Max"):
+            r = I[0]
+            for v in I[1:]:
+                r = (np.minimum if op == "Min" else np.maximum)(r, v)
         else:
-            st, en = I[1], I[2]
-            axes = I[3] if len(I) > 3 else None
-            steps = I[4] if len(I) > 4 else None
-        st, en = np.reshape(st, -1), np.reshape(en, -1)
-        axes = list(range(len(st))) if axes is None else np.reshape(axes, -1)
-        steps = [1] * len(st) if steps is None else np.reshape(steps, -1)
-        sl = [slice(None)] * x.ndim
-        for s_, e_, ax, sp in zip(st, en, axes, steps):
-            n = x.shape[int(ax)]
-            s_, e_ = int(max(min(s_, 2 ** 62), -2 ** 62)), int(max(min(e_, 2 ** 62), -2 ** 62))
-            sl[int(ax) % x.ndim] = slice(*slice(s_, e_, int(sp)).indices(n))
-        return [x[tuple(sl)]]
-    if op in ("Add", "Sub", "Mul", "Div", "Pow", "Equal", "Min", "Max"):
-        x, y = I[0], I[1]
-        if op == "Div" and np.issubdtype(x.dtype, np.integer):
-            r = np.trunc(np.true_divide(x, y)).astype(x.dtype)
-        else:
-            f = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
-                 "Div": np.divide, "Pow": np.power, "Equal": np.equal}.get(op)
-            if op in ("Min", "Max"):
-                r = I[0]
-                for v in I[1:]:
-                    r = (np.minimum if op == "Min" else np.maximum)(r, v)
-            else:
-                r = f(x, y)
-            if op != "Equal" and op != "Pow":
-                r = r.astype(x.dtype)
-        return [r]
-    if op in ("Neg", "Floor", "Ceil", "Sqrt", "Not", "Abs"):
-        return [{"Neg": np.negative, "Floor": np.floor, "Ceil": np.ceil, "Sqrt": np.sqrt,
-                 "Not": np.logical_not, "Abs": np.abs}[op](I[0])]
-    if op == "ReduceProd":
-        axes = a.get("axes")
-        if axes is None and len(I) > 1 and I[1] is not None:
-            axes = I[1]
-        axes = None if axes is None else tuple(int(v) for v in np.reshape(axes, -1))
-        return [np.prod(I[0], axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(I[0].dtype)]
-    if op == "ConstantOfShape":
-        v = a.get("value", np.zeros(1, dtype=np.float32))
-        return [np.full([int(s) for s in I[0].reshape(-1)], v.reshape(-1)[0], dtype=v.dtype)]
-    if op == "Range":
-        return [np.arange(I[0], I[1], I[2]).astype(I[0].dtype)]
-    if op == "Where":
-        return [np.where(I[0], I[1], I[2])]
-    if op == "Expand":
-        return [I[0] * np.ones([int(s) for s in I[1].reshape(-1)], dtype=I[0].dtype)]
-    cv.unsupported(nd)
+            r = f(x, y)
+        if op != "Equal" and op != "Pow":
+            r = r.astype(x.dtype)
+    return [r]
+
+
+@FOLD.on("Neg", "Floor", "Ceil", "Sqrt", "Not", "Abs")
+def _fold_unary(cv, nd, a, I):
+    return [{"Neg": np.negative, "Floor": np.floor, "Ceil": np.ceil, "Sqrt": np.sqrt,
+             "Not": np.logical_not, "Abs": np.abs}[nd.op_type](I[0])]
+
+
+@FOLD.on("ReduceProd")
+def _fold_reduce_prod(cv, nd, a, I):
+    axes = a.get("axes")
+    if axes is None and len(I) > 1 and I[1] is not None:
+        axes = I[1]
+    axes = None if axes is None else tuple(int(v) for v in np.reshape(axes, -1))
+    return [np.prod(I[0], axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(I[0].dtype)]
+
+
+@FOLD.on("ConstantOfShape")
+def _fold_constant_of_shape(cv, nd, a, I):
+    v = a.get("value", np.zeros(1, dtype=np.float32))
+    return [np.full([int(s) for s in I[0].reshape(-1)], v.reshape(-1)[0], dtype=v.dtype)]
+
+
+@FOLD.on("Range")
+def _fold_range(cv, nd, a, I):
+    return [np.arange(I[0], I[1], I[2]).astype(I[0].dtype)]
+
+
+@FOLD.on("Where")
+def _fold_where(cv, nd, a, I):
+    return [np.where(I[0], I[1], I[2])]
+
+
+@FOLD.on("Expand")
+def _fold_expand(cv, nd, a, I):
+    return [I[0] * np.ones([int(s) for s in I[1].reshape(-1)], dtype=I[0].dtype)]
 
 
 def _printable(msg, limit=3000):
@@ -1097,9 +1135,9 @@ def _printable(msg, limit=3000):
     return msg if len(msg) <= limit else msg[:limit] + "..."
 
 
-def convert(path, args):
+def convert(path, options):
     try:
-        return _Converter(path, args).run()
+        return _Converter(path, options).run()
     except ConvertError as e:   # names from a damaged file may hold anything
         raise ConvertError(_printable(e))
     except OSError:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Train fcn's bundled model, models/fashion.bin, on Fashion-MNIST.
 
 A small CNN classifier on 1x28x28 grayscale input, VALID padding only, so that
@@ -15,10 +14,10 @@ classifier run on the corresponding 28x28 crop (overall stride 4):
 
 11 classes: the 10 Fashion-MNIST classes plus "background" (patches with no
 centred item: textured black background, or items shifted >= 10 px so they are
-only partly visible / off-centre). See tools/fashion_common.py for the patch
+only partly visible / off-centre). See fashion_common.py for the patch
 generators and models/README.md for the figures.
 
-Usage:  /usr/bin/python3 tools/train_fashion.py [--epochs 8] [--seed 1234] [--out models/fashion.bin]
+Usage:  /usr/bin/python3 -m tools.bundled.train_fashion [--epochs 8] [--seed 1234] [--out models/fashion.bin]
         (Adam, one-cycle learning rate up to 3e-3, batch 256; each epoch: all
         60000 training items, freshly augmented, + 15000 background patches)
 Needs:  numpy, torch (Debian: python3-numpy, python3-torch), the Debian
@@ -26,7 +25,6 @@ Needs:  numpy, torch (Debian: python3-numpy, python3-torch), the Debian
 """
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
@@ -34,9 +32,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fashion_common as fc  # noqa: E402
-import fcnmodel  # noqa: E402
+from .. import ROOT
+from ..fcnconv import modelbin
+from . import fashion_common as fc
 
 DROPOUT = 0.3
 
@@ -108,7 +106,9 @@ def evaluate(net, x_test, y_test, seed):
 
 def export(net, path, seed, epochs):
     sd = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in net.state_dict().items()}
-    m = fcnmodel.Model(
+    # The name holds the script's path when models/fashion.bin was made (kept: the
+    # file regenerates byte-identically).
+    m = modelbin.Model(
         input_shape=(1, 28, 28), labels=fc.LABELS, color="gray",
         scale=float(fc.SCALE), mean=[float(fc.MEAN)], std=[float(fc.STD)],
         name="Fashion-MNIST CNN + background class (tools/train_fashion.py --seed %d --epochs %d)"
@@ -134,7 +134,6 @@ def export(net, path, seed, epochs):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1234)
@@ -143,7 +142,7 @@ def main():
     ap.add_argument("--bg-per-epoch", type=int, default=15000,
                     help="background patches per epoch (items: all 60000)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(here, "..", "models", "fashion.bin"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "models", "fashion.bin"))
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)

@@ -2,7 +2,7 @@
 /*
  * make_models.js OUTDIR: reference Keras-style classifiers for fcn's Keras /
  * TF.js converter tests, built and run with TensorFlow.js (@tensorflow/tfjs,
- * CPU backend, float32). Driven by tools/gen_keras_fixtures.py.
+ * CPU backend, float32). Driven by tools/dev/gen_keras_fixtures.py.
  *
  * For every case it writes OUTDIR/<case>/:
  *   model.json + group1-shard*.bin  the classifier as a TF.js layers model
@@ -510,7 +510,7 @@ function writeModel(dir, art, enc, shard) {
   const json = {
     format: 'layers-model',
     generatedBy: 'TensorFlow.js tfjs-layers v' + tf.version.tfjs,
-    convertedBy: 'fcn tools/tfjs_ref/make_models.js',
+    convertedBy: 'fcn tools/dev/tfjs_ref/make_models.js',
     modelTopology: art.modelTopology,
     weightsManifest: [{paths, weights: enc.specs}],
   };

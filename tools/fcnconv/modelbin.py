@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Write and read fcn's model.bin (docs/model-format.md), version 1.
 
-    from fcnmodel import Model
+    from fcnconv.modelbin import Model
     m = Model(input_shape=(1, 28, 28), labels=["a", "b"], scale=1/255)
     m.add("Conv", "c1", ["input"], "t1", {"kernel": [3, 3]}, weight=w, bias=b)
     m.add("Relu", "r1", ["t1"], "t2")
@@ -11,6 +10,7 @@
 Attribute values: int / list of ints -> 'i', float / list of floats -> 'f',
 str -> 's'. Weights are numpy arrays, stored as float32.
 """
+import os
 import struct
 
 import numpy as np
@@ -112,7 +112,6 @@ class Model:
 
     def save(self, path):
         """Write atomically: a failed write never leaves a partial model behind."""
-        import os
         tmp = "%s.tmp%d" % (path, os.getpid())
         try:
             with open(tmp, "wb") as f:

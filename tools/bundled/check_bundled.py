@@ -1,8 +1,7 @@
-#!/usr/bin/python3
 """Check the bundled model and example image (models/fashion.bin, models/example.png).
 
 Independent of PyTorch and of the training code's network: the classifier is
-rebuilt from the file alone (tools/fcnmodel.py's reader) and run by a small
+rebuilt from the file alone (fcnconv.modelbin's reader) and run by a small
 numpy interpreter of its layers. Checks:
 
  (a) accuracy on the official Fashion-MNIST t10k test split, and on the
@@ -13,7 +12,7 @@ numpy interpreter of its layers. Checks:
      convolutionally (Dense layers turned into convolutions, as fcn does) agrees
      with the sliding one.
 
-Usage:  /usr/bin/python3 tools/check_bundled.py [--model models/fashion.bin]
+Usage:  /usr/bin/python3 -m tools.bundled.check_bundled [--model models/fashion.bin]
             [--image models/example.png] [--dump-scores scores.npy]
 --dump-scores writes the reference score map (float32, classes x out_h x out_w,
 softmax probabilities) as .npy. Exit status 0 when every check passes.
@@ -27,11 +26,11 @@ import time
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fashion_common as fc  # noqa: E402
-import fcnmodel  # noqa: E402
+from .. import ROOT
+from ..fcnconv import modelbin
+from . import fashion_common as fc
 
-# The figures reported in models/README.md (measured by tools/train_fashion.py).
+# The figures reported in models/README.md (measured by train_fashion.py).
 EXPECTED = {
     "test_acc_11way": 0.9028,
     "test_acc_10way": 0.9031,
@@ -40,7 +39,7 @@ EXPECTED = {
     "bg_vs_item_acc": 0.9985,
 }
 TOL = 3e-4   # up to 3 of 10000 borderline predictions may flip with float32 summation order
-SEED = 1234  # tools/train_fashion.py --seed; the held-out patches use SEED + 1000
+SEED = 1234  # train_fashion.py --seed; the held-out patches use SEED + 1000
 
 
 # ------------------------------------------------------- numpy interpreter
@@ -163,8 +162,7 @@ def predict(model, u8, batch=500):
 # ------------------------------------------------------------------- main
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    models = os.path.join(here, "..", "models")
+    models = os.path.join(ROOT, "models")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=os.path.join(models, "fashion.bin"))
     ap.add_argument("--image", default=os.path.join(models, "example.png"))
@@ -178,7 +176,7 @@ def main():
         if not ok:
             failures.append(what)
 
-    m = fcnmodel.load(a.model)
+    m = modelbin.load(a.model)
     print("model %s: %d bytes, %d layers, input %s, labels %d" %
           (os.path.normpath(a.model), os.path.getsize(a.model), len(m.layers),
            m.input_shape, len(m.labels)))

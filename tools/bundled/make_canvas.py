@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Build fcn's example image, models/example.png, and its ground truth, models/example.json.
 
 A 224x160 8-bit grayscale canvas: black-ish background with a mild smooth
@@ -12,18 +11,17 @@ the model's output). Positions: one item per cell of a 3 x 2 grid, with a
 seeded jitter; the top-left corners are multiples of the network's stride (4),
 so the score-map cell (row, col) = (y/4, x/4) sees exactly the item's 28x28 box.
 
-Usage:  /usr/bin/python3 tools/make_canvas.py [--seed 7] [--outdir models]
+Usage:  /usr/bin/python3 -m tools.bundled.make_canvas [--seed 7] [--outdir models]
 Needs:  numpy only (PNG written with zlib + struct).
 """
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fashion_common as fc  # noqa: E402
+from .. import ROOT
+from . import fashion_common as fc
 
 WIDTH, HEIGHT = 224, 160
 # Ankle boot, Trouser, Bag / Dress, Sandal, T-shirt/top: six different classes.
@@ -37,17 +35,16 @@ BG_LEVEL, BG_AMP, BG_NOISE = 12.0, 8.0, 4.0
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--outdir", default=os.path.join(here, "..", "models"))
+    ap.add_argument("--outdir", default=os.path.join(ROOT, "models"))
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
 
     x_test, y_test = fc.load_split("t10k")
 
     cells = (HEIGHT // 7 + 1, WIDTH // 7 + 1)
-    smooth = fc._upsample_bilinear(rng.uniform(-1, 1, size=(1,) + cells), HEIGHT, WIDTH)[0]
+    smooth = fc.upsample_bilinear(rng.uniform(-1, 1, size=(1,) + cells), HEIGHT, WIDTH)[0]
     canvas = BG_LEVEL + BG_AMP * smooth + BG_NOISE * rng.standard_normal((HEIGHT, WIDTH))
     canvas = np.clip(canvas, 0, 255)
 
@@ -86,6 +83,8 @@ def main():
     meta = {
         "image": "example.png",
         "width": WIDTH, "height": HEIGHT, "channels": 1,
+        # the script's path when models/example.json was made (kept: the file
+        # regenerates byte-identically)
         "made_by": "tools/make_canvas.py --seed %d" % a.seed,
         "model": "fashion.bin",
         "window": fc.WINDOW, "stride": fc.STRIDE,

@@ -1,8 +1,7 @@
-#!/usr/bin/python3
 """Make a detection set for fcn-detect: large canvases of Fashion-MNIST items with ground truth.
 
 Every canvas is an 8-bit grayscale PNG with a black-ish textured background
-of the kind models/fashion.bin was trained with (tools/fashion_common.py:
+of the kind models/fashion.bin was trained with (fashion_common.py:
 a base level, a smooth field on a 7 px grid and Gaussian pixel noise, all
 within the training ranges, here varying slowly across the canvas), and
 Fashion-MNIST items from the official t10k TEST split (never seen in
@@ -21,10 +20,10 @@ non-zero pixels, k, source index) and set.json (the list, the options).
 With --demo: one small canvas, OUTDIR/detect-demo.png + detect-demo.json
 (the README's demo picture).
 
-Usage:  /usr/bin/python3 tools/make_detection_set.py OUTDIR [--seed 2] [--items eval]
+Usage:  /usr/bin/python3 -m tools.bundled.make_detection_set OUTDIR [--seed 2] [--items eval]
             [--sizes 2000x1500,2000x1500,2000x1500,6000x4000] [--density 40]
             [--min-item-scale 0.8] [--max-item-scale 1.6]
-        /usr/bin/python3 tools/make_detection_set.py models --demo
+        /usr/bin/python3 -m tools.bundled.make_detection_set models --demo
 Needs:  numpy; the Debian Fashion-MNIST files in /usr/share/datasets/fashion-mnist.
 """
 import argparse
@@ -35,8 +34,7 @@ import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import fashion_common as fc  # noqa: E402
+from . import fashion_common as fc
 
 HALVES = {"tune": (0, 5000), "eval": (5000, 10000), "all": (0, 10000)}
 # Background, per pixel: base level in [BASE_LO, BASE_HI] and texture amplitude
@@ -77,7 +75,7 @@ def resize_item(img, size):
 def smooth_field(rng, h, w, cell, lo, hi):
     """A field in [lo, hi]: uniform values on a coarse grid, bilinear."""
     cells = (max(2, h // cell + 1), max(2, w // cell + 1))
-    f = fc._upsample_bilinear(rng.uniform(lo, hi, size=(1,) + cells), h, w)[0]
+    f = fc.upsample_bilinear(rng.uniform(lo, hi, size=(1,) + cells), h, w)[0]
     return f.astype(np.float32)
 
 
@@ -150,6 +148,8 @@ def main():
     lo, hi = HALVES[a.items]
     images, labels = x_test[lo:hi], y_test[lo:hi]
     os.makedirs(a.outdir, exist_ok=True)
+    # the script's path when models/detect-demo.json was made (kept: the file
+    # regenerates byte-identically)
     cmd = "tools/make_detection_set.py " + " ".join(sys.argv[1:])
 
     if a.demo:

@@ -1,9 +1,8 @@
-#!/usr/bin/python3
 """Generate the Keras / TF.js converter fixtures (tests/fixtures-keras/).
 
-    tools/gen_keras_fixtures.py [OUTDIR] [--keep DIR] [--no-verify]
+    /usr/bin/python3 -m tools.dev.gen_keras_fixtures [OUTDIR] [--keep DIR] [--no-verify]
 
-1. Runs tools/tfjs_ref/make_models.js (node + @tensorflow/tfjs, see
+1. Runs tools/dev/tfjs_ref/make_models.js (node + @tensorflow/tfjs, see
    docs/convert-keras.md) which builds Keras-style classifiers with random
    weights in TensorFlow.js, saves them as TF.js layers models (model.json +
    weight shards; float32, and float16 / uint8-quantized variants) and writes
@@ -31,8 +30,8 @@
    max abs difference (--no-verify skips that).
 
 Environment: /usr/bin/python3 with numpy and h5py; node >= 18 with
-@tensorflow/tfjs installed from tools/tfjs_ref/package.json, found in
-$TFJS_REF_NODE_MODULES or tools/tfjs_ref/node_modules.
+@tensorflow/tfjs installed from tools/dev/tfjs_ref/package.json, found in
+$TFJS_REF_NODE_MODULES or tools/dev/tfjs_ref/node_modules.
 """
 import argparse
 import io
@@ -46,11 +45,11 @@ import zipfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-import fcnmodel  # noqa: E402
-from fcnconv import keras_src  # noqa: E402
+from .. import FCN_CONVERT, ROOT
+from ..fcnconv import keras_src, modelbin
+from .reference import np_conv, np_softmax
+
+TFJS_REF = os.path.join(ROOT, "tools", "dev", "tfjs_ref")
 
 try:
     import h5py
@@ -58,7 +57,6 @@ except ImportError:
     sys.exit("gen_keras_fixtures: needs h5py (apt-get install python3-h5py)")
 
 TOL = "1e-4"    # written as-is into the manifest
-CONVERT = os.path.join(HERE, "fcn-convert")
 FCN_RUN = os.path.join(ROOT, "build", "fcn-run")
 
 
@@ -71,19 +69,19 @@ def fail(msg):
 
 def node_modules():
     for d in (os.environ.get("TFJS_REF_NODE_MODULES"),
-              os.path.join(HERE, "tfjs_ref", "node_modules")):
+              os.path.join(TFJS_REF, "node_modules")):
         if d and os.path.isdir(os.path.join(d, "@tensorflow", "tfjs")):
             return d
-    fail("@tensorflow/tfjs not found: run `npm ci --prefix tools/tfjs_ref` (or install "
-         "tools/tfjs_ref/package.json elsewhere and set TFJS_REF_NODE_MODULES to its "
+    fail("@tensorflow/tfjs not found: run `npm ci --prefix tools/dev/tfjs_ref` (or install "
+         "tools/dev/tfjs_ref/package.json elsewhere and set TFJS_REF_NODE_MODULES to its "
          "node_modules)")
 
 
 def run_tfjs(outdir):
     if not shutil.which("node"):
-        fail("node not found (node >= 18 runs tools/tfjs_ref/make_models.js)")
+        fail("node not found (node >= 18 runs tools/dev/tfjs_ref/make_models.js)")
     env = dict(os.environ, NODE_PATH=node_modules())
-    r = subprocess.run(["node", os.path.join(HERE, "tfjs_ref", "make_models.js"), outdir],
+    r = subprocess.run(["node", os.path.join(TFJS_REF, "make_models.js"), outdir],
                        env=env, capture_output=True, text=True)
     if r.returncode:
         fail("make_models.js failed:\n" + r.stderr)
@@ -91,7 +89,7 @@ def run_tfjs(outdir):
 
 
 def convert(src, dst, *extra):
-    r = subprocess.run([CONVERT, src, dst] + list(extra), capture_output=True, text=True)
+    r = subprocess.run([FCN_CONVERT, src, dst] + list(extra), capture_output=True, text=True)
     if r.returncode:
         fail("fcn-convert %s failed: %s" % (src, r.stderr.strip()))
     with open(dst, "rb") as f:
@@ -224,7 +222,7 @@ def same_model_three_ways(case_dir, tmp):
         j = json.load(f)
     topo = j["modelTopology"]
     config = {"class_name": topo["class_name"], "config": topo["config"]}
-    weights = keras_src._tfjs_weights(mj, j["weightsManifest"])
+    weights = keras_src.tfjs_weights(mj, j["weightsManifest"])
     groups, names = keras2_weight_groups(config, weights)
     h5 = os.path.join(tmp, "model.h5")
     write_keras2_h5(h5, config, groups, names)
@@ -246,31 +244,12 @@ def same_model_three_ways(case_dir, tmp):
 # ---------------------------------------------------------------------------
 # NumPy (float64) reference layers on (C, H, W) arrays
 
-def np_conv(x, k, b=None, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1), groups=1,
-            flip=False):
+def keras_conv(x, k, b=None, stride=(1, 1), pad=(0, 0, 0, 0), dil=(1, 1), groups=1,
+               flip=False):
     """k: Keras layout (kh, kw, cin/groups, cout); flip: true convolution."""
     if flip:
         k = k[::-1, ::-1]
-    t, l, bo, r = pad
-    x = np.pad(x, ((0, 0), (t, bo), (l, r)))
-    C, H, W = x.shape
-    kh, kw, cig, co = k.shape
-    oh = (H - ((kh - 1) * dil[0] + 1)) // stride[0] + 1
-    ow = (W - ((kw - 1) * dil[1] + 1)) // stride[1] + 1
-    out = np.zeros((co, oh, ow))
-    cog = co // groups
-    for g in range(groups):
-        xs = x[g * cig:(g + 1) * cig]
-        for i in range(kh):
-            for j in range(kw):
-                y0, x0 = i * dil[0], j * dil[1]
-                patch = xs[:, y0:y0 + stride[0] * (oh - 1) + 1:stride[0],
-                           x0:x0 + stride[1] * (ow - 1) + 1:stride[1]]
-                out[g * cog:(g + 1) * cog] += np.einsum(
-                    "co,chw->ohw", k[i, j, :, g * cog:(g + 1) * cog], patch)
-    if b is not None:
-        out += b[:, None, None]
-    return out
+    return np_conv(x, k.transpose(3, 2, 0, 1), b, stride, pad, dil, groups)
 
 
 def np_pool(x, k, s, mode):
@@ -288,11 +267,6 @@ def np_bn(x, gamma, beta, mean, var, eps):
     sh = (-1,) + (1,) * (x.ndim - 1)
     return (x - mean.reshape(sh)) / np.sqrt(var.reshape(sh) + eps) * gamma.reshape(sh) + \
         beta.reshape(sh)
-
-
-def np_softmax(z):
-    e = np.exp(z - z.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
 
 
 def relu6(x):
@@ -391,9 +365,9 @@ def keras1_th(tmp):
 
     # Theano computes true convolutions with the stored kernels.
     def backbone(x):
-        h = np.maximum(np_conv(x, w1, b1, flip=True), 0)
+        h = np.maximum(keras_conv(x, w1, b1, flip=True), 0)
         h = np_pool(h, 2, 2, "max")
-        h = np_conv(h, w2, b2, pad=(1, 1, 1, 1), flip=True)
+        h = keras_conv(h, w2, b2, pad=(1, 1, 1, 1), flip=True)
         return np.maximum(np_bn(h, g, be, mu, var, 1e-3), 0)
 
     def head(m):        # m: the 8x6x6 map, flattened in 'th' order (chw)
@@ -475,14 +449,14 @@ def keras3_ops(tmp):
         return x * relu6(x + 3) / 6
 
     def net(x):     # x: the normalized input (what fcn is fed as-is)
-        h = hswish(np_conv(x, k1, b1, dil=(2, 2)))
+        h = hswish(keras_conv(x, k1, b1, dil=(2, 2)))
         h = np_bn(h, g1, np.zeros(6), m1, v1, 1e-3)
         h = np.where(h >= 0, h, 0.1 * h)
         h = np.minimum(h, 4.0)
-        h = np_conv(h, k2, b2, stride=(2, 2), groups=2)
+        h = keras_conv(h, k2, b2, stride=(2, 2), groups=2)
         h = np_bn(h, np.ones(8), be2, m2, v2, 1e-3)
         h = np.where(h >= 0, h, 0.2 * h)
-        h = np.stack([np_conv(h[c:c + 1], k3[:, :, c:c + 1, :], b3[c:c + 1])[0]
+        h = np.stack([keras_conv(h[c:c + 1], k3[:, :, c:c + 1, :], b3[c:c + 1])[0]
                       for c in range(h.shape[0])])     # depthwise
         return relu6(h + 3) / 6         # Keras 3 hard_sigmoid
 
@@ -507,7 +481,7 @@ def keras3_ops(tmp):
 # ---------------------------------------------------------------------------
 
 def check_meta(case, model_bin, want):
-    m = fcnmodel.load(model_bin)
+    m = modelbin.load(model_bin)
     for k, v in want.items():
         got = m.meta.get(k)
         v = [v] if not isinstance(v, list) else v
@@ -581,7 +555,7 @@ def main():
                                                          len(checks)))
 
     with open(os.path.join(out, "manifest.txt"), "w") as f:
-        f.write("# Keras / TF.js converter fixtures, generated by tools/gen_keras_fixtures.py "
+        f.write("# Keras / TF.js converter fixtures, generated by tools/dev/gen_keras_fixtures.py "
                 "(do not edit).\n"
                 "# <case> <model> <input.npy> <expected.npy> <tolerance> <options>\n"
                 "# model.bin: tools/fcn-convert of a TF.js layers model (the same config as\n"

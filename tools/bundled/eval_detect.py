@@ -1,5 +1,4 @@
-#!/usr/bin/python3
-"""Evaluate fcn-detect on a set made by tools/make_detection_set.py: precision, recall, AP@0.5.
+"""Evaluate fcn-detect on a set made by make_detection_set.py: precision, recall, AP@0.5.
 
 Runs fcn-detect once over every canvas of the set (the model loaded once,
 --list) with a low score floor (--floor, default 0.05) so that the
@@ -19,7 +18,7 @@ precision/recall curve is complete, then per class:
 
 Arguments after "--" go to fcn-detect (e.g. -- --scales 1,0.8 --iou 0.4).
 
-Usage:  /usr/bin/python3 tools/eval_detect.py SETDIR [--fcn-detect build/fcn-detect]
+Usage:  /usr/bin/python3 -m tools.bundled.eval_detect SETDIR [--fcn-detect build/fcn-detect]
             [--model models/fashion.bin] [--threshold 0.9] [--floor 0.05]
             [--detections FILE] [--save FILE] [--json FILE] [-- fcn-detect options]
 Needs:  python3 only (no numpy).
@@ -32,6 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from .. import ROOT
 
 
 def iou(a, b):
@@ -97,12 +98,10 @@ def main():
     if "--" in argv:
         k = argv.index("--")
         argv, passthrough = argv[:k], argv[k + 1:]
-    here = os.path.dirname(os.path.abspath(__file__))
-    root = os.path.normpath(os.path.join(here, ".."))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("setdir")
-    ap.add_argument("--fcn-detect", default=os.path.join(root, "build", "fcn-detect"))
-    ap.add_argument("--model", default=os.path.join(root, "models", "fashion.bin"))
+    ap.add_argument("--fcn-detect", default=os.path.join(ROOT, "build", "fcn-detect"))
+    ap.add_argument("--model", default=os.path.join(ROOT, "models", "fashion.bin"))
     ap.add_argument("--threshold", type=float, default=0.9,
                     help="operating threshold for precision and recall")
     ap.add_argument("--floor", type=float, default=0.05,

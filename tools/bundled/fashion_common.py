@@ -1,6 +1,6 @@
 """Shared helpers for the bundled Fashion-MNIST model (models/fashion.bin).
 
-Used by tools/train_fashion.py, tools/make_canvas.py and tools/check_bundled.py.
+Used by the scripts in tools/bundled/ and by tools/dev/gen_bundled_fixture.py.
 numpy only (no torch, no PIL), so the canvas and the check run without torch.
 
 Pixel convention: like Fashion-MNIST itself, items are bright on a black
@@ -72,7 +72,7 @@ def _interp_matrix(n_out, n_in):
     return m
 
 
-def _upsample_bilinear(coarse, h, w):
+def upsample_bilinear(coarse, h, w):
     """coarse [N, ch, cw] -> [N, h, w], bilinear with aligned corners."""
     ry = _interp_matrix(h, coarse.shape[1])
     rx = _interp_matrix(w, coarse.shape[2])
@@ -91,7 +91,7 @@ def backgrounds(rng, n, h=WINDOW, w=WINDOW, cells=None, blank_p=0.15):
     base = rng.uniform(0, 24, size=(n, 1, 1))
     amp = rng.uniform(0, 12, size=(n, 1, 1))
     sigma = rng.uniform(0, 6, size=(n, 1, 1))
-    smooth = _upsample_bilinear(rng.uniform(-1, 1, size=(n,) + tuple(cells)), h, w)
+    smooth = upsample_bilinear(rng.uniform(-1, 1, size=(n,) + tuple(cells)), h, w)
     bg = base + amp * smooth + sigma * rng.standard_normal((n, h, w), dtype=np.float32)
     bg = np.clip(bg, 0, 255)
     if blank_p > 0:
