@@ -2,7 +2,7 @@
 ** test_fixtures.c: converted networks against PyTorch.
 **
 ** tests/fixtures/manifest.txt lists models (random weights) written by
-** tools/gen_fixtures.py with inputs and the outputs PyTorch computed in
+** tools/dev/gen_fixtures.py with inputs and the outputs PyTorch computed in
 ** float64: the classifier at its trained size, and on larger inputs the
 ** classifier on every crop (VALID models) or a hand-converted PyTorch FCN.
 ** Each check: max|fcn - torch| <= tol * max(1, max|torch|), untiled with 1

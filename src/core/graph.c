@@ -70,7 +70,7 @@ fcn_status node_parse(const layer *L, node *n, arena *ar)
     n->param = d->param_size ? arena_alloc(ar, d->param_size) : NULL;
     if (!n->name || (d->param_size && !n->param))
         return err_set(FCN_ERR_NOMEM, "out of memory");
-    const int max_in = d->max_in ? d->max_in : FCN_MAX_INPUTS;
+    const int max_in = d->max_in ? d->max_in : OP_MAX_INPUTS;
     if ((int)L->n_in < d->min_in || (int)L->n_in > max_in) {
         char want[32];
         if (d->min_in == max_in)
@@ -140,7 +140,7 @@ fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
     char msg[200];
     for (int i = 0; i < n_nodes; i++) {
         const node *n = &nodes[i];
-        const shape *in[FCN_MAX_INPUTS];
+        const shape *in[OP_MAX_INPUTS];
         for (int j = 0; j < n->n_in; j++)
             in[j] = &shapes[n->in[j]];
         if (!op_get(n->op)->infer(n, in, &shapes[n->out], msg, sizeof msg))
@@ -158,7 +158,7 @@ fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
 
 fcn_status graph_infer_size(const fcn_model *m, int h, int w, shape *shapes)
 {
-    if (h < 1 || w < 1 || h > FCN_MAX_DIM || w > FCN_MAX_DIM)
+    if (h < 1 || w < 1 || h > MEM_MAX_DIM || w > MEM_MAX_DIM)
         return err_set(FCN_ERR_ARG, "input size %dx%d is impossible", w, h);
     fcn_status st = graph_infer(m->nodes, m->n_nodes,
                                 (shape){m->in_c, h, w}, shapes, 1);

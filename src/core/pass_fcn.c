@@ -53,7 +53,7 @@ static fcn_status converted_shape(const node *n, shape *conv)
         conv[n->out] = conv[n->in[0]];
         return FCN_OK;
     }
-    const shape *in[FCN_MAX_INPUTS];
+    const shape *in[OP_MAX_INPUTS];
     char msg[200];
     for (int j = 0; j < n->n_in; j++)
         in[j] = &conv[n->in[j]];
@@ -75,7 +75,7 @@ fcn_status pass_fcn(node *nodes, int n_nodes, const shape *trained,
         if ((st = check_flat_readers(nodes, n, trained)))
             return st;
         if (d->to_fcn && !n->alias) {
-            shape in[FCN_MAX_INPUTS];
+            shape in[OP_MAX_INPUTS];
             for (int j = 0; j < n->n_in; j++)
                 in[j] = trained[n->in[j]];
             op_convert c = {in, trained[n->out], flattened_from(nodes, n->in[0]),

@@ -224,8 +224,8 @@ static fcn_status parse_weight(cursor *c, const area *wa, const char *where,
         uint64_t v = 0;
         if ((st = get_u64(c, &v)))
             return st;
-        if (v > (uint64_t)FCN_MAX_ELEMS ||
-            !mem_mul64(count, (int64_t)v, &count) || count > FCN_MAX_ELEMS)
+        if (v > (uint64_t)MEM_MAX_ELEMS ||
+            !mem_mul64(count, (int64_t)v, &count) || count > MEM_MAX_ELEMS)
             return err_set(FCN_ERR_FORMAT, "model.bin: %s weight '%s' has an "
                            "absurd size", where, w->name);
         w->dims[d] = (int64_t)v;
@@ -258,9 +258,9 @@ static fcn_status parse_layer(cursor *c, const area *wa, uint32_t li,
     snprintf(where, sizeof where, "layer %u '%.64s'", li, L->name);
     if ((st = get_u32(c, &L->n_in)))
         return st;
-    if (L->n_in > FCN_MAX_INPUTS)
+    if (L->n_in > OP_MAX_INPUTS)
         return err_set(FCN_ERR_FORMAT, "model.bin: %s has %u inputs, at most "
-                       "%d", where, L->n_in, FCN_MAX_INPUTS);
+                       "%d", where, L->n_in, OP_MAX_INPUTS);
     L->inputs = arena_alloc(c->ar, sizeof(char *) * (L->n_in + 1));
     if (!L->inputs)
         return err_set(FCN_ERR_NOMEM, "model.bin: out of memory");

@@ -198,11 +198,14 @@ static view input_view(const run_ctx *c, const plan_col *col,
 
 /* Start of a strip: the rows each tensor keeps move to the top of its
 ** buffer (the band is fixed, so the columns are the same), then the
-** image's new rows are preprocessed into the input slot. */
-static void strip_begin(const run_ctx *c, const plan_col *band,
-                        const plan_row *rows, par *pr)
+** image's new rows are preprocessed into the input slot. Returns whether
+** there was anything to do (the same answer on every thread: it depends
+** on the plan alone), so that the caller needs a barrier. */
+static int strip_begin(const run_ctx *c, const plan_col *band,
+                       const plan_row *rows, par *pr)
 {
     const fcn_session *s = c->s;
+    int moved = 0;
     for (int t = c->image ? 0 : 1; t < s->p.n_tensors; t++) {
         const plan_row *r = &rows[t];
         if (r->shift <= 0 || band[t].w <= 0)
@@ -214,20 +217,21 @@ static void strip_begin(const run_ctx *c, const plan_col *band,
         for (int64_t ch = c0; ch < c1; ch++)
             memmove(v.p + ch * v.ps, v.p + ch * v.ps + (int64_t)r->shift * v.w,
                     n * sizeof(float));
+        moved = 1;
     }
     const plan_row *r = &rows[0];
-    if (!c->image)
-        return;
-    par_barrier(pr);  /* the new rows overwrite where kept rows were */
-    if (r->y0 + r->h > r->from) {
-        view v = arena_view(s, 0, &band[0], r);
-        int64_t a, b;
-        par_range(pr, r->y0 + r->h - r->from, &a, &b);
-        if (b > a)
-            img_preprocess(&s->m->prep, c->src, r->from + (int)a, v.x0,
-                           (int)(b - a), v.w,
-                           v.p + ((int64_t)(r->from - r->y0) + a) * v.w, v.ps);
-    }
+    if (!c->image || r->y0 + r->h <= r->from)
+        return moved;
+    if (moved)
+        par_barrier(pr);  /* the new rows overwrite where kept rows were */
+    view v = arena_view(s, 0, &band[0], r);
+    int64_t a, b;
+    par_range(pr, r->y0 + r->h - r->from, &a, &b);
+    if (b > a)
+        img_preprocess(&s->m->prep, c->src, r->from + (int)a, v.x0,
+                       (int)(b - a), v.w,
+                       v.p + ((int64_t)(r->from - r->y0) + a) * v.w, v.ps);
+    return 1;
 }
 
 /* Node i's new rows of the strip, on every thread. */
@@ -239,7 +243,7 @@ static void run_node(const run_ctx *c, int i, const plan_col *band,
     const op_def *d = op_get(n->op);
     const int t = n->out;
     const plan_row *r = &rows[t];
-    view in[FCN_MAX_INPUTS];
+    view in[OP_MAX_INPUTS];
     for (int j = 0; j < n->n_in; j++) {
         const int u = n->in[j];
         in[j] = u == 0 ? input_view(c, &band[0], &rows[0])
@@ -277,8 +281,8 @@ static void run_team(void *ctx, par *pr)
         const plan_col *band = plan_band(p, tx);
         for (int ty = 0; ty < p->tiles_y; ty++) {
             const plan_row *rows = plan_strip(p, tx, ty);
-            strip_begin(c, band, rows, pr);
-            par_barrier(pr);
+            if (strip_begin(c, band, rows, pr))
+                par_barrier(pr);
             for (int i = 0; i < p->n_nodes; i++) {
                 const plan_row *r = &rows[i + 1];
                 if (r->h > 0 && band[i + 1].w > 0 && r->from < r->y0 + r->h)

@@ -13,5 +13,5 @@ int win_out(int in, int k, int s, int d, int pa, int pb, int ceil_mode)
     int64_t o = ceil_mode ? (span + s - 1) / s + 1 : span / s + 1;
     if (ceil_mode && (o - 1) * s >= (int64_t)in + pa)
         o--;
-    return o > FCN_MAX_DIM ? 0 : (int)o;
+    return o > MEM_MAX_DIM ? 0 : (int)o;
 }

@@ -60,7 +60,7 @@ void attr_ints(op_parse *c, const char *key, int n, int *v, int required)
     }
     for (int i = 0; i < n; i++) {
         int64_t x = a->iv[a->n == 1 ? 0 : i];
-        if (x < -FCN_MAX_DIM || x > FCN_MAX_DIM) {
+        if (x < -MEM_MAX_DIM || x > MEM_MAX_DIM) {
             attr_err(c, FCN_ERR_FORMAT, "absurd value in attribute", key);
             return;
         }

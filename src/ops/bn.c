@@ -28,7 +28,7 @@ static fcn_status bn_parse(op_parse *c, node *n)
     int64_t cc = g->count;
     if (g->ndim != 1 || !weight_dims_are(b, 1, &cc) ||
         !weight_dims_are(mu, 1, &cc) || !weight_dims_are(var, 1, &cc) ||
-        cc > FCN_MAX_DIM || eps < 0)
+        cc > MEM_MAX_DIM || eps < 0)
         return op_fail(c, FCN_ERR_FORMAT, "scale, bias, mean and var must be "
                        "[C] of one size, eps >= 0");
     p->c = (int)cc;

@@ -21,7 +21,7 @@ static int concat_infer(const node *n, const shape *const *in, shape *out,
         }
         c += b.c;
     }
-    if (c > FCN_MAX_DIM) {
+    if (c > MEM_MAX_DIM) {
         snprintf(msg, msz, "concatenates too many channels");
         return 0;
     }

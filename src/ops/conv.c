@@ -30,8 +30,8 @@ static fcn_status conv_parse(op_parse *c, node *n)
     if (c->st)
         return c->st;
     if (w->ndim != 4 || w->dims[0] < 1 || w->dims[1] < 1 || w->dims[2] < 1 ||
-        w->dims[3] < 1 || w->dims[0] > FCN_MAX_DIM ||
-        w->dims[1] > FCN_MAX_DIM || w->dims[2] > 4096 || w->dims[3] > 4096)
+        w->dims[3] < 1 || w->dims[0] > MEM_MAX_DIM ||
+        w->dims[1] > MEM_MAX_DIM || w->dims[2] > 4096 || w->dims[3] > 4096)
         return op_fail(c, FCN_ERR_FORMAT, "weight must be [Cout, Cin/groups, "
                        "kh, kw] with sizes >= 1");
     if (k->groups < 1 || w->dims[0] % k->groups)
@@ -46,7 +46,7 @@ static fcn_status conv_parse(op_parse *c, node *n)
     k->win.kh = (int)w->dims[2];
     k->win.kw = (int)w->dims[3];
     int64_t cin = w->dims[1] * k->groups;
-    if (cin > FCN_MAX_DIM)
+    if (cin > MEM_MAX_DIM)
         return err_set(FCN_ERR_FORMAT, "layer '%s': too many channels",
                        c->L->name);
     k->cin = (int)cin;

@@ -30,7 +30,7 @@ static fcn_status dense_parse(op_parse *c, node *n)
     if (c->st)
         return c->st;
     if (w->ndim != 2 || w->dims[0] < 1 || w->dims[1] < 1 ||
-        w->dims[0] > FCN_MAX_DIM || w->dims[1] > FCN_MAX_DIM)
+        w->dims[0] > MEM_MAX_DIM || w->dims[1] > MEM_MAX_DIM)
         return op_fail(c, FCN_ERR_FORMAT, "weight must be [N, K] (outputs x "
                        "inputs)");
     p->n = (int)w->dims[0];
@@ -128,7 +128,7 @@ static int flatten_infer(const node *n, const shape *const *in, shape *out,
     (void)n;
     const shape a = *in[0];
     int64_t k = (int64_t)a.c * a.h * a.w;
-    if (k > FCN_MAX_DIM) {
+    if (k > MEM_MAX_DIM) {
         snprintf(msg, msz, "flattens %lld values, too many", (long long)k);
         return 0;
     }

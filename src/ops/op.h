@@ -35,7 +35,7 @@
 #include "util/mem.h"
 #include "util/par.h"
 
-#define FCN_MAX_INPUTS 64
+#define OP_MAX_INPUTS 64
 
 /* ---- a layer of model.bin, as the reader (src/core/reader.c) gives it ---- */
 
@@ -81,7 +81,7 @@ typedef struct node {
                            name it: the op's name, or what it became
                            ("Dense as conv") */
     int n_in;
-    int in[FCN_MAX_INPUTS]; /* tensor ids; tensor 0 is the graph input */
+    int in[OP_MAX_INPUTS]; /* tensor ids; tensor 0 is the graph input */
     int out;                /* tensor id */
     int alias;              /* removed: the output is input 0 (Dropout, a
                                Flatten once converted, a folded BatchNorm) */
@@ -145,7 +145,7 @@ typedef void op_stats_fn(const node *n, shape in, fcn_layer_stats *st);
 
 typedef struct op_def {
     unsigned flags;
-    int min_in, max_in;     /* inputs (max_in 0: up to FCN_MAX_INPUTS) */
+    int min_in, max_in;     /* inputs (max_in 0: up to OP_MAX_INPUTS) */
     size_t param_size;      /* bytes of the param struct */
     fcn_status (*parse)(op_parse *c, node *n);
     /* 0 with a reason in msg when the inputs do not fit */

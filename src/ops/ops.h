@@ -5,9 +5,9 @@
 #define FCN_OPS_OPS_H
 
 typedef enum op_id {
-#define FCN_OP(id, name, def) OP_##id,
+#define OP_DEF(id, name, def) OP_##id,
 #include "ops/ops.def"
-#undef FCN_OP
+#undef OP_DEF
     OP_COUNT
 } op_id;
 

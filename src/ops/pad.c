@@ -26,8 +26,8 @@ static int pad_infer(const node *n, const shape *const *in, shape *out,
     *out = *in[0];
     out->h = in[0]->h + p->pt + p->pb;
     out->w = in[0]->w + p->pl + p->pr;
-    if (out->h < 1 || out->w < 1 || out->h > FCN_MAX_DIM ||
-        out->w > FCN_MAX_DIM) {
+    if (out->h < 1 || out->w < 1 || out->h > MEM_MAX_DIM ||
+        out->w > MEM_MAX_DIM) {
         snprintf(msg, msz, "padding gives a %dx%d map", out->h, out->w);
         return 0;
     }

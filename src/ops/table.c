@@ -7,20 +7,20 @@
 
 #include "ops/op.h"
 
-#define FCN_OP(id, name, def) extern const op_def def;
+#define OP_DEF(id, name, def) extern const op_def def;
 #include "ops/ops.def"
-#undef FCN_OP
+#undef OP_DEF
 
 static const op_def *const defs[] = {
-#define FCN_OP(id, name, def) [OP_##id] = &def,
+#define OP_DEF(id, name, def) [OP_##id] = &def,
 #include "ops/ops.def"
-#undef FCN_OP
+#undef OP_DEF
 };
 
 static const char *const names[] = {
-#define FCN_OP(id, name, def) [OP_##id] = name,
+#define OP_DEF(id, name, def) [OP_##id] = name,
 #include "ops/ops.def"
-#undef FCN_OP
+#undef OP_DEF
 };
 
 const op_def *op_get(op_id op) { return defs[op]; }

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FCN_MAX_DIM (1 << 20)            /* any one tensor dimension */
-#define FCN_MAX_ELEMS ((int64_t)1 << 40) /* any one tensor, in floats */
+#define MEM_MAX_DIM (1 << 20)            /* any one tensor dimension */
+#define MEM_MAX_ELEMS ((int64_t)1 << 40) /* any one tensor, in floats */
 
 void *mem_alloc(size_t n);              /* NULL on failure; n == 0: 1 byte */
 void *mem_calloc(size_t n, size_t size);

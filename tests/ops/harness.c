@@ -308,7 +308,7 @@ void t_check_full(const node *n, float *const *ins, const shape *is,
                   const char *desc)
 {
     const int64_t on = (int64_t)os.c * os.h * os.w;
-    view in[FCN_MAX_INPUTS];
+    view in[OP_MAX_INPUTS];
     for (int j = 0; j < n_in; j++)
         in[j] = view_full(ins[j], is[j]);
     float *out[2] = {buf_new(on), buf_new(on)};
@@ -343,7 +343,7 @@ void t_check_full(const node *n, float *const *ins, const shape *is,
 
 int t_infer(const node *n, const shape *in, int n_in, shape *out)
 {
-    const shape *p[FCN_MAX_INPUTS];
+    const shape *p[OP_MAX_INPUTS];
     char msg[200];
     for (int j = 0; j < n_in; j++)
         p[j] = &in[j];

@@ -9,17 +9,17 @@
 
 #include "harness.h"
 
-#define FCN_OP(id, name, def) void test_##def(void);
+#define OP_DEF(id, name, def) void test_##def(void);
 #include "ops/ops.def"
-#undef FCN_OP
+#undef OP_DEF
 
 static const struct {
     const char *name;
     void (*fn)(void);
 } op_tests[] = {
-#define FCN_OP(id, name, def) [OP_##id] = {name, test_##def},
+#define OP_DEF(id, name, def) [OP_##id] = {name, test_##def},
 #include "ops/ops.def"
-#undef FCN_OP
+#undef OP_DEF
 };
 
 void test_window(void);

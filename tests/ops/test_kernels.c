@@ -40,8 +40,8 @@ void test_window(void)
     CHECK(win_out(7, 3, 1, 3, 0, 0, 0) == 1, "win_out: dilated fit");
     CHECK(win_out(7, 3, 1, 4, 0, 0, 0) < 1, "win_out: dilated no fit");
     CHECK(win_out(10, 3, 0, 1, 0, 0, 0) < 1, "win_out: stride 0");
-    CHECK(win_out(FCN_MAX_DIM, 1, 1, 1, 1, 1, 0) < 1,
-          "win_out: result above FCN_MAX_DIM");
+    CHECK(win_out(MEM_MAX_DIM, 1, 1, 1, 1, 1, 0) < 1,
+          "win_out: result above MEM_MAX_DIM");
 }
 
 /* One im2col case: rows, then panels, each checked value by value. */

@@ -3,7 +3,7 @@
 The converters resolve every window op at the trained input size: they need
 its output length (to track shapes and to refuse a window that does not fit)
 and, for TensorFlow's SAME padding, the pads it implies. fcn's loader computes
-the same output length (src/graph.c, window_out()).
+the same output length (src/kernels/view.c, win_out()).
 
     n     input length          k  taps          s  stride
     d     dilation              pad = (before, after)
