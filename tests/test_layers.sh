@@ -14,7 +14,7 @@ allowed() {
     ops) echo "ops kernels util" ;;
     io) echo "io util" ;;
     core) echo "core ops kernels io util" ;;
-    detect) echo "detect core ops kernels io util" ;;
+    detect) echo "detect core util" ;;
     cli) echo "" ;;
     esac
 }

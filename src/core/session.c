@@ -305,7 +305,7 @@ static fcn_status run(fcn_session *s, const void *src, int image,
 
 fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out)
 {
-    if (!s || !input)
+    if (!s || !input || !s->mem)
         return err_set(FCN_ERR_ARG, "fcn_session_run: NULL argument");
     return run(s, input, 0, out);
 }
@@ -313,7 +313,7 @@ fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out)
 fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
                                  fcn_scores *out)
 {
-    if (!s || !img || !img->pixels)
+    if (!s || !img || !img->pixels || !s->mem)
         return err_set(FCN_ERR_ARG, "fcn_session_run_image: NULL argument");
     if (img->h != s->h || img->w != s->w || img->c != s->m->in_c)
         return err_set(FCN_ERR_ARG, "image %dx%dx%d does not match the "

@@ -9,7 +9,7 @@
 #include "core/plan.h"
 
 /* fcn_session_create, but with no memory: session_bind gives it its arena
-** and score map before it runs. */
+** and score map before it runs (a run without them fails). */
 fcn_status session_plan(const fcn_model *m, int height, int width,
                         const fcn_session_options *opt, fcn_session **out);
 /* Floats of arena and of score map the session needs. */
