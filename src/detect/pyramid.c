@@ -68,10 +68,8 @@ void fcn_detector_free(fcn_detector *d)
     mem_free(d);
 }
 
-static fcn_status check_options(const fcn_model *m, const fcn_detect_options *o,
-                                int classes)
+static fcn_status check_options(const fcn_detect_options *o, int classes)
 {
-    (void)m;
     if (o->n_scales < 1 || o->n_scales > MAX_SCALES || !o->scales)
         return err_set(FCN_ERR_ARG, "detector: %d scales (1 to %d)",
                        o->n_scales, MAX_SCALES);
@@ -97,7 +95,7 @@ fcn_status fcn_detector_create(const fcn_model *m,
     *out = NULL;
     fcn_model_info info;
     fcn_model_get_info(m, &info);
-    fcn_status st = check_options(m, opt, info.classes);
+    fcn_status st = check_options(opt, info.classes);
     if (st)
         return st;
     fcn_detector *d = mem_calloc(1, sizeof *d);
