@@ -122,20 +122,6 @@ void cli_file_abort(cli_file *o)
     unlink(o->tmp);
 }
 
-int cli_write_file(const char *path, const void *data, size_t n)
-{
-    cli_file o;
-    if (!cli_file_open(&o, path))
-        return 0;
-    if (fwrite(data, 1, n, o.f) != n) {
-        int e = errno;
-        cli_file_abort(&o);
-        errno = e;
-        return 0;
-    }
-    return cli_file_commit(&o);
-}
-
 void cli_json_printf(cli_json *b, const char *fmt, ...)
 {
     if (b->oom)

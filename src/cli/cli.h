@@ -41,8 +41,6 @@ typedef struct cli_file {
 int cli_file_open(cli_file *o, const char *path);  /* 0: errno says why */
 int cli_file_commit(cli_file *o);                  /* 0: errno says why */
 void cli_file_abort(cli_file *o);
-/* The whole of data into path, through a cli_file; 0 on failure (errno). */
-int cli_write_file(const char *path, const void *data, size_t n);
 
 /* ---- JSON ---- */
 

@@ -133,10 +133,6 @@ typedef struct op_run {
     float *ws;            /* plan->ws_floats floats */
 } op_run;
 
-/* Per-layer figures for fcn_session_layers: stats fills what the op knows
-** (kernel, strides, groups, GEMM shape, FLOPs for the given input). */
-typedef void op_stats_fn(const node *n, shape in, fcn_layer_stats *st);
-
 /* Flags. */
 #define OPF_ELEMENTWISE 1u /* per element: may stand between a Flatten and
                               its Dense, and is looked through there */
@@ -167,7 +163,9 @@ typedef struct op_def {
                  op_plan *p);
     void (*forward)(const node *n, const op_run *r, par *p);
     void (*describe)(const node *n, char *buf, size_t size);
-    op_stats_fn *stats;
+    /* per-layer figures for fcn_session_layers: kernel, strides, groups,
+    ** GEMM shape, FLOPs for the given input */
+    void (*stats)(const node *n, shape in, fcn_layer_stats *st);
     void (*release)(node *n);                /* free what the param owns */
 } op_def;
 
