@@ -12,6 +12,8 @@
 */
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "kernels/gemm.h"
 #include "util/mem.h"
@@ -19,15 +21,24 @@
 #define MC 120 /* rows of A per block: a multiple of GEMM_MR */
 #define NC 16  /* panels of B per block */
 
-extern const gemm_isa gemm_isa_avx2;
+extern const gemm_isa gemm_isa_avx2, gemm_isa_avx512;
 
-static const gemm_isa *const variants[] = {&gemm_isa_avx2};
+static const gemm_isa *const variants[] = {&gemm_isa_avx512, &gemm_isa_avx2};
 
 static const gemm_isa *chosen;
 static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
 
 static void choose(void)
 {
+    /* FCN_ISA: a variant by name, where the CPU runs it (else the best) */
+    const char *want = getenv("FCN_ISA");
+    if (want && strcmp(want, "blas") == 0)
+        return;
+    for (size_t i = 0; want && i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(want, variants[i]->id) == 0 && variants[i]->supported()) {
+            chosen = variants[i];
+            return;
+        }
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
         if (variants[i]->supported()) {
             chosen = variants[i];
@@ -100,22 +111,17 @@ void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
                  const float *B, float *C, int64_t ldc)
 {
     const gemm_isa *isa = gemm_isa_get();
-    const int np = (N + GEMM_NR - 1) / GEMM_NR;
     const int64_t pstride = (int64_t)K * GEMM_NR;
     for (int k0 = 0; k0 < K; k0 += GEMM_KC) {
         int kc = K - k0 < GEMM_KC ? K - k0 : GEMM_KC;
-        for (int j0 = 0; j0 < np; j0 += NC)  /* B slice within L2 */
-        for (int b0 = 0; b0 < M; b0 += MC) {
-            int mc = M - b0 < MC ? M - b0 : MC;
-            for (int j = j0; j < np && j < j0 + NC; j++) {
-                int nr = N - j * GEMM_NR < GEMM_NR ? N - j * GEMM_NR : GEMM_NR;
-                const float *b = B + j * pstride + (int64_t)k0 * GEMM_NR;
-                for (int m = b0; m < b0 + mc; m += GEMM_MR) {
-                    int mr = b0 + mc - m < GEMM_MR ? b0 + mc - m : GEMM_MR;
-                    (nr <= 8 ? isa->kernel8 : isa->kernel)(
-                        kc, slice(Ap, Mp, m0 + m, k0, kc), mr, b,
-                        C + m * ldc + j * GEMM_NR, ldc, nr, k0 > 0);
-                }
+        for (int n0 = 0; n0 < N; n0 += NC * GEMM_NR) { /* B slice within L2 */
+            int nc = N - n0 < NC * GEMM_NR ? N - n0 : NC * GEMM_NR;
+            const float *b = B + (n0 / GEMM_NR) * pstride +
+                             (int64_t)k0 * GEMM_NR;
+            for (int b0 = 0; b0 < M; b0 += MC) {
+                int mc = M - b0 < MC ? M - b0 : MC;
+                isa->tile(kc, slice(Ap, Mp, m0 + b0, k0, kc), mc, b, pstride,
+                          nc, C + b0 * ldc + n0, ldc, k0 > 0);
             }
         }
     }

@@ -11,9 +11,13 @@
 ** reads: panels of GEMM_NR columns, each K rows of 16 contiguous floats
 ** (columns past N zero). C is row-major, ldc apart, overwritten.
 **
-** The micro-kernels are ISA-specific (gemm_avx2.c), chosen at run time
-** from the table in gemm.c; where no variant runs on the CPU, the layers
-** keep their row-major weights and run through OpenBLAS (kernels/blas.h).
+** The micro-kernels are ISA-specific (gemm_avx2.c, gemm_avx512.c), chosen
+** at run time from the table in gemm.c; both read the same packed layouts
+** (the AVX-512 kernel two panels of each at once), so the weights are
+** packed one way whichever runs, and each output is the same FMA sequence:
+** the variants give bit-identical results. Where no variant runs on the
+** CPU, the layers keep their row-major weights and run through OpenBLAS
+** (kernels/blas.h).
 */
 #ifndef FCN_KERNELS_GEMM_H
 #define FCN_KERNELS_GEMM_H
@@ -24,24 +28,39 @@
 #define GEMM_NR 16
 #define GEMM_KC 256
 
-/* One ISA's micro-kernels (gemm_<isa>.c). */
+/* The Winograd F(4x4, 3x3) transforms of 16 blocks (winograd_tf.h):
+** o = B^T d B per block, and y = A^T m A + bias. */
+typedef void wtf_input_fn(float d[36][GEMM_NR], float o[36][GEMM_NR]);
+typedef void wtf_output_fn(float m[36][GEMM_NR], float bias,
+                           float y[16][GEMM_NR]);
+
+/* One ISA's kernels (gemm_<isa>.c). */
 typedef struct gemm_isa {
+    const char *id;     /* the name FCN_ISA selects it by: "avx2" */
     const char *name;   /* for fcn_gemm_info() */
     int (*supported)(void);
-    /* C[mr x nr] (+)= A[6 x kc] B[kc x 16], A and B packed (acc: add to
-    ** C); rows past mr and columns past nr are computed and dropped */
-    void (*kernel)(int kc, const float *a, int mr, const float *b, float *c,
-                   int64_t ldc, int nr, int acc);
-    /* the same for panels of at most 8 columns (the tail of N) */
-    void (*kernel8)(int kc, const float *a, int mr, const float *b,
-                    float *c, int64_t ldc, int nr, int acc);
+    /* C[mc x nc] (+)= A[mc x kc] B[kc x nc] (acc: add to C), for one slice:
+    ** A from a, the slice's panels of 6 rows one after another (6*kc
+    ** floats each); B from b, panels of 16 columns pstride floats apart.
+    ** The ISA chooses its register blocking; each output is the FMA
+    ** sequence over k = 0..kc-1 in order, added to C at the end (acc). */
+    void (*tile)(int kc, const float *a, int mc, const float *b,
+                 int64_t pstride, int nc, float *c, int64_t ldc, int acc);
     /* y[m * incy] += rows m < M of one packed slice (n = kc*6 floats per
     ** panel) times xe, x repeated 6 times per k */
     void (*gemv_slice)(const float *p, int M, int n, const float *xe,
                        float *y, int64_t incy);
+    wtf_input_fn *wino_input;
+    wtf_output_fn *wino_output;
 } gemm_isa;
 
-/* The variant this CPU runs, or NULL (then: OpenBLAS). */
+/* The AVX2 GEMV slice, shared by the AVX-512 variant (gemm_avx512.c). */
+void gemv_slice_avx2(const float *p, int M, int n, const float *xe,
+                     float *y, int64_t incy);
+
+/* The variant this CPU runs, or NULL (then: OpenBLAS): the best the CPU
+** supports, or the one the environment variable FCN_ISA names ("avx2",
+** "avx512"; "blas" for none) where the CPU supports it. */
 const gemm_isa *gemm_isa_get(void);
 /* Every variant built in, best first (n of them), whether the CPU runs it
 ** or not; and the one to use from now on (tests and benchmarks run each

@@ -1,7 +1,7 @@
 /*
-** gemm_avx2.c: the AVX2/FMA micro-kernels of gemm.h: a 6x16 register
-** block (12 ymm accumulators), a 6x8 one for tail panels, and the packed
-** GEMV slice.
+** gemm_avx2.c: the AVX2/FMA kernels of gemm.h: a 6x16 register block
+** (12 ymm accumulators), a 6x8 one for tail panels, the packed GEMV slice,
+** and the Winograd transforms (winograd_tf.h) built for AVX2.
 */
 #include <stddef.h>
 
@@ -83,6 +83,23 @@ static void kernel_6x8(int kc, const float *a, int mr, const float *b,
             c[r * ldc + j] = (acc ? c[r * ldc + j] : 0.0f) + tmp[r][j];
 }
 
+/* The slice's panels of B outer, its panels of A inner: a panel of B
+** (KC x 16 floats, 16 KB) stays in L1 while the kernel walks down A. */
+static void tile(int kc, const float *a, int mc, const float *b,
+                 int64_t pstride, int nc, float *c, int64_t ldc, int acc)
+{
+    for (int j = 0; j < nc; j += GEMM_NR) {
+        const int nr = nc - j < GEMM_NR ? nc - j : GEMM_NR;
+        const float *bj = b + (j / GEMM_NR) * pstride;
+        for (int m = 0; m < mc; m += GEMM_MR) {
+            const int mr = mc - m < GEMM_MR ? mc - m : GEMM_MR;
+            (nr <= 8 ? kernel_6x8 : kernel_6x16)(
+                kc, a + (int64_t)m * kc, mr, bj, c + (int64_t)m * ldc + j,
+                ldc, nr, acc);
+        }
+    }
+}
+
 /* GEMV: 24 floats of A meet 24 of xe; lane j of the sums belongs to row
 ** j % 6. Sum of the 24 lanes that belong to row r (r, r+6, r+12, r+18): */
 #define GV_ROW(acc, r) ((acc)[r] + (acc)[(r) + 6] + (acc)[(r) + 12] + \
@@ -117,8 +134,8 @@ static void gemv_one(const float *p, int rows, int n, const float *xe,
 ** from the four quarters of the slice, so that four streams of A are in
 ** flight and each load of xe serves four panels. */
 __attribute__((target("avx2,fma")))
-static void gemv_slice(const float *p, int M, int n, const float *xe,
-                       float *y, int64_t incy)
+void gemv_slice_avx2(const float *p, int M, int n, const float *xe,
+                     float *y, int64_t incy)
 {
     const int np = (M + GEMM_MR - 1) / GEMM_MR, q = np / 4;
     for (int j = 0; j < q; j++) {
@@ -172,16 +189,23 @@ static void gemv_slice(const float *p, int M, int n, const float *xe,
     }
 }
 
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define WTF_NAME(x) x##_avx2
+#include "kernels/winograd_tf.h"
+#pragma GCC pop_options
+
 static int supported(void)
 {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 const gemm_isa gemm_isa_avx2 = {
-    "fcn AVX2/FMA 6x16 kernel, weights packed at load", supported,
-    kernel_6x16, kernel_6x8, gemv_slice};
+    "avx2", "fcn AVX2/FMA 6x16 kernel, weights packed at load", supported,
+    tile, gemv_slice_avx2, wtf_input_avx2, wtf_output_avx2};
 
 #else
 static int supported(void) { return 0; }
-const gemm_isa gemm_isa_avx2 = {"none", supported, NULL, NULL, NULL};
+const gemm_isa gemm_isa_avx2 = {"avx2", "none", supported, NULL, NULL, NULL,
+                                NULL};
 #endif

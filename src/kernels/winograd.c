@@ -123,14 +123,30 @@ static void put_block(const kconv *k, const view *out, float *plane, int by,
     }
 }
 
-/* The transforms work on 16 blocks at a time, as loops over the 16 that
-** the compiler turns into vector code (an AVX2 clone where the CPU has it),
-** and write whole rows of 16 blocks. */
+/* The transforms work on 16 blocks at a time (winograd_tf.h, built for
+** each ISA variant of gemm.h and here for CPUs with none); the loops that
+** load and store them are vector code too (an AVX2 clone where the CPU
+** has it) and write whole rows of 16 blocks. */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define TF16 __attribute__((target_clones("avx2", "default")))
 #else
 #define TF16
 #endif
+
+#define WTF_NAME(x) x##_generic
+#include "kernels/winograd_tf.h"
+
+static wtf_input_fn *tf_input(void)
+{
+    const gemm_isa *isa = gemm_isa_get();
+    return isa ? isa->wino_input : wtf_input_generic;
+}
+
+static wtf_output_fn *tf_output(void)
+{
+    const gemm_isa *isa = gemm_isa_get();
+    return isa ? isa->wino_output : wtf_output_generic;
+}
 
 /* The 6x6 input patches of 16 blocks [b, b+nb) of channel plane, into d
 ** (zeros for blocks past nb). Pixels outside the stored window are zero:
@@ -169,35 +185,6 @@ TF16 static void load_patches(const kconv *k, const view *in,
     }
 }
 
-/* o = B^T d B for 16 patches. */
-TF16 static void tf_input(float d[36][GEMM_NR], float o[36][GEMM_NR])
-{
-    float e[36][GEMM_NR];
-    for (int q = 0; q < 6; q++)  /* columns: e = B^T d */
-        for (int i = 0; i < GEMM_NR; i++) {
-            float d0 = d[q][i], d1 = d[6 + q][i], d2 = d[12 + q][i],
-                  d3 = d[18 + q][i], d4 = d[24 + q][i], d5 = d[30 + q][i];
-            e[q][i] = 4 * d0 - 5 * d2 + d4;
-            e[6 + q][i] = -4 * d1 - 4 * d2 + d3 + d4;
-            e[12 + q][i] = 4 * d1 - 4 * d2 - d3 + d4;
-            e[18 + q][i] = -2 * d1 - d2 + 2 * d3 + d4;
-            e[24 + q][i] = 2 * d1 - d2 - 2 * d3 + d4;
-            e[30 + q][i] = 4 * d1 - 5 * d3 + d5;
-        }
-    for (int r = 0; r < 6; r++)  /* rows: (B^T d) B */
-        for (int i = 0; i < GEMM_NR; i++) {
-            const int k = 6 * r;
-            float d0 = e[k][i], d1 = e[k + 1][i], d2 = e[k + 2][i],
-                  d3 = e[k + 3][i], d4 = e[k + 4][i], d5 = e[k + 5][i];
-            o[k][i] = 4 * d0 - 5 * d2 + d4;
-            o[k + 1][i] = -4 * d1 - 4 * d2 + d3 + d4;
-            o[k + 2][i] = 4 * d1 - 4 * d2 - d3 + d4;
-            o[k + 3][i] = -2 * d1 - d2 + 2 * d3 + d4;
-            o[k + 4][i] = 2 * d1 - d2 - 2 * d3 + d4;
-            o[k + 5][i] = 4 * d1 - 5 * d3 + d5;
-        }
-}
-
 /* Transform the patches of blocks [b0, b0+T) for channels [c0, c1) into v:
 ** per position, C x p->T row-major, or (packed) C x T in panels of 16
 ** blocks (blocks past T zero to the panel's end). */
@@ -207,13 +194,14 @@ TF16 static void input_tf(const kconv *k, const view *in, const view *out,
 {
     const int C = k->cin;
     const int64_t xs = (int64_t)C * tpad(k, p->T);
+    wtf_input_fn *tf = tf_input();
     for (int c = c0; c < c1; c++) {
         const float *plane = in->p + (int64_t)c * in->ps;
         for (int t0 = 0; t0 < T; t0 += GEMM_NR) {
             const int nb = T - t0 < GEMM_NR ? T - t0 : GEMM_NR;
             float d[36][GEMM_NR], o[36][GEMM_NR];
             load_patches(k, in, out, p, plane, b0 + t0, nb, d);
-            tf_input(d, o);
+            tf(d, o);
             float *dst = k->wino_packed
                 ? v + (int64_t)(t0 / GEMM_NR) * C * GEMM_NR +
                       (int64_t)c * GEMM_NR
@@ -226,32 +214,6 @@ TF16 static void input_tf(const kconv *k, const view *in, const view *out,
     }
 }
 
-/* y = A^T m A + bias for 16 blocks. */
-TF16 static void tf_output(float m[36][GEMM_NR], float bias,
-                           float y[16][GEMM_NR])
-{
-    float e[24][GEMM_NR];
-    for (int q = 0; q < 6; q++)  /* columns: e = A^T m (4x6) */
-        for (int i = 0; i < GEMM_NR; i++) {
-            float a0 = m[q][i], a1 = m[6 + q][i], a2 = m[12 + q][i],
-                  a3 = m[18 + q][i], a4 = m[24 + q][i], a5 = m[30 + q][i];
-            e[q][i] = a0 + a1 + a2 + a3 + a4;
-            e[6 + q][i] = a1 - a2 + 2 * a3 - 2 * a4;
-            e[12 + q][i] = a1 + a2 + 4 * a3 + 4 * a4;
-            e[18 + q][i] = a1 - a2 + 8 * a3 - 8 * a4 + a5;
-        }
-    for (int r = 0; r < 4; r++)  /* rows: (A^T m) A (4x4) */
-        for (int i = 0; i < GEMM_NR; i++) {
-            const int k = 6 * r;
-            float a0 = e[k][i], a1 = e[k + 1][i], a2 = e[k + 2][i],
-                  a3 = e[k + 3][i], a4 = e[k + 4][i], a5 = e[k + 5][i];
-            y[4 * r][i] = a0 + a1 + a2 + a3 + a4 + bias;
-            y[4 * r + 1][i] = a1 - a2 + 2 * a3 - 2 * a4 + bias;
-            y[4 * r + 2][i] = a1 + a2 + 4 * a3 + 4 * a4 + bias;
-            y[4 * r + 3][i] = a1 - a2 + 8 * a3 - 8 * a4 + a5 + bias;
-        }
-}
-
 /* Transform mm (36 x cout x p->T; blocks [b0, b0+T)) back for channels
 ** [m0, m1) into out's window, with bias and activation. */
 TF16 static void output_tf(const kconv *k, const view *out,
@@ -259,6 +221,7 @@ TF16 static void output_tf(const kconv *k, const view *out,
                            const float *mm)
 {
     const int M = k->cout;
+    wtf_output_fn *tf = tf_output();
     for (int co = m0; co < m1; co++) {
         float *plane = out->p + (int64_t)co * out->ps;
         const float bias = k->bias ? k->bias[co] : 0.0f;
@@ -270,7 +233,7 @@ TF16 static void output_tf(const kconv *k, const view *out,
                 for (int i = 0; i < GEMM_NR; i++)
                     m[x][i] = i < nb ? src[i] : 0.0f;
             }
-            tf_output(m, bias, y);
+            tf(m, bias, y);
             for (int i = 0; i < nb; i++) {
                 int b = b0 + t0 + i;
                 put_block(k, out, plane, b / p->nbx, b % p->nbx, &y[0][i],

@@ -3,11 +3,18 @@
 ** tests. The list of op tests is generated from ops.def, so an op without
 ** its test function (test_<definition>, in test_<family>.c) fails the
 ** link.
+**
+** test_ops ISA runs them all on one kernel variant of kernels/gemm.h
+** ("avx512", "avx2"; "blas": none, OpenBLAS and the generic Winograd
+** transforms), and says so; a variant this CPU cannot run is reported as
+** skipped, never passed.
 */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "harness.h"
+#include "kernels/gemm.h"
 
 #define OP_DEF(id, name, def) void test_##def(void);
 #include "ops/ops.def"
@@ -33,8 +40,37 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int main(void)
+/* Use the variant named, or say why not: 1 to run, 0 skipped, -1 unknown. */
+static int use_isa(const char *id)
 {
+    if (strcmp(id, "blas") == 0) {
+        gemm_isa_set(NULL);
+        printf("ISA blas: no GEMM variant (OpenBLAS, generic transforms)\n");
+        return 1;
+    }
+    int n;
+    const gemm_isa *const *v = gemm_isa_variants(&n);
+    for (int i = 0; i < n; i++)
+        if (strcmp(v[i]->id, id) == 0) {
+            if (!v[i]->supported()) {
+                printf("ISA %s: SKIPPED, this CPU cannot run it\n", id);
+                return 0;
+            }
+            gemm_isa_set(v[i]);
+            printf("ISA %s: %s\n", id, v[i]->name);
+            return 1;
+        }
+    fprintf(stderr, "test_ops: no kernel variant \"%s\"\n", id);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        int r = use_isa(argv[1]);
+        if (r <= 0)
+            return r < 0 ? 1 : check_done();
+    }
     static const struct {
         const char *name;
         void (*fn)(void);

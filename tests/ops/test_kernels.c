@@ -3,9 +3,11 @@
 ** enumeration of window starts, im2col (rows and panels) against direct
 ** indexing (exact: it only moves values), and the packed GEMM and GEMV of
 ** every ISA variant this CPU runs against a double-precision product
-** (|err| <= 1e-5 * sum |a*b| per output).
+** (|err| <= 1e-5 * sum |a*b| per output); the variants against each other
+** (gemm.h promises bit-identical GEMM, GEMV and Winograd transforms).
 */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +148,53 @@ static void gemm_case(const gemm_isa *isa, int M, int N, int K, int m0)
     buf_free(y);
 }
 
+/* The supported variants' GEMM, GEMV and Winograd transforms on the same
+** data give the same bits. Returns how many variants took part. */
+static int identity_case(int M, int N, int K, int m0)
+{
+    const int Mp = gemm_packed_rows(m0 + M), np = (N + GEMM_NR - 1) / GEMM_NR;
+    int n, used = 0;
+    const gemm_isa *const *v = gemm_isa_variants(&n);
+    float *A = buf_new((int64_t)(m0 + M) * K), *Ap = buf_new((int64_t)Mp * K),
+          *B = buf_new((int64_t)np * K * GEMM_NR);
+    float *C[2] = {buf_new((int64_t)M * N), buf_new((int64_t)M * N)},
+          *y[2] = {buf_new(M), buf_new(M)};
+    static float d[36][GEMM_NR], o[2][36][GEMM_NR], yw[2][16][GEMM_NR];
+    fill(A, (int64_t)(m0 + M) * K, -1.0f, 1.0f);
+    fill(B, (int64_t)np * K * GEMM_NR, -1.0f, 1.0f);
+    fill(&d[0][0], 36 * GEMM_NR, -4.0f, 4.0f);
+    gemm_pack(m0 + M, K, A, Ap, 0);
+    for (int i = 0; i < n; i++) {
+        if (!v[i]->supported())
+            continue;
+        const int s = used ? 1 : 0;
+        gemm_isa_set(v[i]);
+        gemm_panels(Ap, Mp, m0, M, N, K, B, C[s], N);
+        gemv_panels(Ap, Mp, m0, M, K, B, GEMM_NR, y[s], 1);
+        v[i]->wino_input(d, o[s]);
+        v[i]->wino_output(d, 0.25f, yw[s]);
+        if (used++)
+            CHECK(!memcmp(C[0], C[1], sizeof(float) * M * N) &&
+                  !memcmp(y[0], y[1], sizeof(float) * M) &&
+                  !memcmp(o[0], o[1], sizeof o[0]) &&
+                  !memcmp(yw[0], yw[1], sizeof yw[0]),
+                  "gemm: %s differs from the first variant (M=%d N=%d K=%d "
+                  "m0=%d: GEMM %d, GEMV %d, Winograd %d %d)", v[i]->name, M,
+                  N, K, m0, !!memcmp(C[0], C[1], sizeof(float) * M * N),
+                  !!memcmp(y[0], y[1], sizeof(float) * M),
+                  !!memcmp(o[0], o[1], sizeof o[0]),
+                  !!memcmp(yw[0], yw[1], sizeof yw[0]));
+    }
+    buf_free(A);
+    buf_free(Ap);
+    buf_free(B);
+    for (int s = 0; s < 2; s++) {
+        buf_free(C[s]);
+        buf_free(y[s]);
+    }
+    return used;
+}
+
 void test_gemm(void)
 {
     const gemm_isa *chosen = gemm_isa_get();
@@ -167,6 +216,16 @@ void test_gemm(void)
             gemm_case(v[i], irand(1, 140), irand(1, 70), irand(1, 700),
                       GEMM_MR * irand(0, 3));
     }
+    int used = 0;
+    for (int r = 0; r < 20; r++)
+        used = identity_case(irand(1, 100), irand(1, 80), irand(1, 600),
+                             GEMM_MR * irand(0, 3));
     gemm_isa_set(chosen);
     CHECK(ran > 0 || !chosen, "no GEMM variant ran, but one was chosen");
+    printf("gemm: %d of %d variants run on this CPU", ran, n);
+    for (int i = 0; i < n; i++)
+        printf("%s %s%s", i ? "," : ":", v[i]->id,
+               v[i]->supported() ? "" : " (SKIPPED: not on this CPU)");
+    printf("; bit-identity %s\n", used > 1 ? "checked" :
+           "not checked (fewer than two variants run here)");
 }

@@ -1,0 +1,149 @@
+/*
+** gemm_avx512.c: the AVX-512 micro-kernels of gemm.h.
+**
+** A 12x32 register block: 24 zmm accumulators, two zmm rows of B (two
+** 16-column panels side by side) and one broadcast of A, 27 of the 32
+** registers. It reads A as two consecutive 6-row panels of the packed
+** slice and B as two consecutive panels: the packed layouts are the AVX2
+** kernel's, so the weights are packed the same way for both, and each
+** output is the same sequence of FMAs in k order: this kernel's results
+** are bit-identical to the AVX2 kernel's. Per k, 24 FMAs need 14 loads
+** (12 broadcasts, 2 rows of B); the B pair of one slice (KC x 32 floats,
+** 32 KB) stays in L1 while the kernel walks down the rows of A.
+** Tails (fewer than 12 rows, fewer than 32 columns) use the same code with
+** one A panel or one B panel, and masked loads and stores.
+**
+** The GEMV is the AVX2 variant's (gemv_slice_avx2): it streams the
+** weights from memory, at the same 33 GB/s with zmm as with ymm (one core
+** of the Zen 5 EPYC, 4096 x 25088), so it keeps the AVX2 summation order
+** and the two variants stay bit-identical there too. The Winograd
+** transforms are winograd_tf.h built for AVX-512 (16 blocks: one zmm).
+*/
+#include <stddef.h>
+
+#include "kernels/gemm.h"
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
+
+#define ROW_FMA(r, src)                                                    \
+    t = _mm512_set1_ps((src)[(r) % 6]);                                    \
+    c##r##_0 = _mm512_fmadd_ps(t, b0, c##r##_0);                           \
+    if (two_b)                                                             \
+        c##r##_1 = _mm512_fmadd_ps(t, b1, c##r##_1);
+
+#define ROW_STORE(r)                                                       \
+    if ((r) < mr) {                                                        \
+        float *cr = c + (int64_t)(r) * ldc;                                \
+        if (acc) {                                                         \
+            c##r##_0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr),        \
+                                     c##r##_0);                            \
+            if (two_b)                                                     \
+                c##r##_1 = _mm512_add_ps(                                  \
+                    _mm512_maskz_loadu_ps(m1, cr + 16), c##r##_1);         \
+        }                                                                  \
+        _mm512_mask_storeu_ps(cr, m0, c##r##_0);                           \
+        if (two_b)                                                         \
+            _mm512_mask_storeu_ps(cr + 16, m1, c##r##_1);                  \
+    }
+
+#ifndef PF
+#define PF 384
+#endif
+#ifndef PFM
+#define PFM 1
+#endif
+/* C[mr x nr] (+)= A B for one (6 or 12) x (16 or 32) block: a and a + as
+** the two A panels, b and b + bs the two B panels. two_a, two_b are
+** constants at every call. */
+static inline __attribute__((always_inline)) void
+block(int kc, const float *a, int64_t as, int mr, const float *b, int64_t bs,
+      float *c, int64_t ldc, int nr, int acc, const int two_a, const int two_b)
+{
+    __m512 z = _mm512_setzero_ps();
+    __m512 c0_0 = z, c0_1 = z, c1_0 = z, c1_1 = z, c2_0 = z, c2_1 = z,
+           c3_0 = z, c3_1 = z, c4_0 = z, c4_1 = z, c5_0 = z, c5_1 = z,
+           c6_0 = z, c6_1 = z, c7_0 = z, c7_1 = z, c8_0 = z, c8_1 = z,
+           c9_0 = z, c9_1 = z, c10_0 = z, c10_1 = z, c11_0 = z, c11_1 = z;
+    const float *a2 = a + as;
+    for (int k = 0; k < kc; k++) {
+        __m512 b0 = _mm512_loadu_ps(b), b1 = z, t;
+        if (two_b)
+            b1 = _mm512_loadu_ps(b + bs);
+        if (!(k & PFM)) {
+            _mm_prefetch((const char *)(a + PF), _MM_HINT_T0);
+            if (two_a)
+                _mm_prefetch((const char *)(a2 + PF), _MM_HINT_T0);
+        }
+        ROW_FMA(0, a) ROW_FMA(1, a) ROW_FMA(2, a) ROW_FMA(3, a)
+        ROW_FMA(4, a) ROW_FMA(5, a)
+        if (two_a) {
+            ROW_FMA(6, a2) ROW_FMA(7, a2) ROW_FMA(8, a2) ROW_FMA(9, a2)
+            ROW_FMA(10, a2) ROW_FMA(11, a2)
+        }
+        a += GEMM_MR;
+        a2 += GEMM_MR;
+        b += GEMM_NR;
+    }
+    const int n0 = nr < 16 ? nr : 16, n1 = nr - 16;
+    const __mmask16 m0 = (__mmask16)((1u << n0) - 1),
+                    m1 = (__mmask16)(n1 <= 0 ? 0 : (1u << n1) - 1);
+    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4)
+    ROW_STORE(5)
+    if (two_a) {
+        ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10)
+        ROW_STORE(11)
+    }
+}
+
+static void tile(int kc, const float *a, int mc, const float *b,
+                 int64_t pstride, int nc, float *c, int64_t ldc, int acc)
+{
+    const int64_t as = (int64_t)GEMM_MR * kc;
+    for (int j = 0; j < nc; j += 2 * GEMM_NR) {
+        const int nr = nc - j < 2 * GEMM_NR ? nc - j : 2 * GEMM_NR;
+        const float *bj = b + (j / GEMM_NR) * pstride;
+        for (int m = 0; m < mc; m += 2 * GEMM_MR) {
+            const int mr = mc - m < 2 * GEMM_MR ? mc - m : 2 * GEMM_MR;
+            const float *am = a + (m / GEMM_MR) * as;
+            float *cm = c + (int64_t)m * ldc + j;
+            if (mr > GEMM_MR) {
+                if (nr > GEMM_NR)
+                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 1, 1);
+                else
+                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 1, 0);
+            } else {
+                if (nr > GEMM_NR)
+                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 0, 1);
+                else
+                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 0, 0);
+            }
+        }
+    }
+}
+
+#define WTF_NAME(x) x##_avx512
+#include "kernels/winograd_tf.h"
+
+#pragma GCC pop_options
+
+static int supported(void)
+{
+    return __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq");
+}
+
+const gemm_isa gemm_isa_avx512 = {
+    "avx512", "fcn AVX-512 12x32 kernel, weights packed at load", supported,
+    tile, gemv_slice_avx2, wtf_input_avx512, wtf_output_avx512};
+
+#else
+static int supported(void) { return 0; }
+const gemm_isa gemm_isa_avx512 = {"avx512", "none", supported, NULL, NULL,
+                                  NULL, NULL};
+#endif
