@@ -44,20 +44,21 @@ __attribute__((target("avx2,fma"))) static double fma_loop256(long iters)
     return s;
 }
 
-double ceiling_fma_peak(int threads, const char **isa)
+double ceiling_fma_width(int threads, int bits)
 {
-    int w512 = __builtin_cpu_supports("avx512f");
-    int w256 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    *isa = w512 ? "AVX-512 FMA" : w256 ? "AVX2 FMA" : "none";
-    if (!w512 && !w256)
+    int ok = bits == 512 ? __builtin_cpu_supports("avx512f")
+             : bits == 256 ? __builtin_cpu_supports("avx2") &&
+                                 __builtin_cpu_supports("fma")
+                           : 0;
+    if (!ok)
         return 0;
     long iters = 20000000;
-    int lanes = w512 ? 16 : 8;
+    int lanes = bits / 32;
     double best = 0, sink = 0;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = omp_get_wtime();
         #pragma omp parallel num_threads(threads) reduction(+ : sink)
-        sink += w512 ? fma_loop512(iters) : fma_loop256(iters);
+        sink += bits == 512 ? fma_loop512(iters) : fma_loop256(iters);
         double t = omp_get_wtime() - t0;
         double g = 2.0 * CHAINS * lanes * (double)iters * threads / t / 1e9;
         if (g > best)
@@ -66,6 +67,14 @@ double ceiling_fma_peak(int threads, const char **isa)
     if (sink == 12345.0)  /* keep the loops */
         puts("");
     return best;
+}
+
+double ceiling_fma_peak(int threads, const char **isa)
+{
+    int w512 = __builtin_cpu_supports("avx512f");
+    *isa = w512 ? "AVX-512 FMA" : ceiling_fma_width(1, 256) > 0 ? "AVX2 FMA"
+                                                                : "none";
+    return ceiling_fma_width(threads, w512 ? 512 : 256);
 }
 
 typedef struct measured {

@@ -11,6 +11,9 @@
 /* GFLOP/s of fp32 FMA on `threads` threads; *isa names the vector width
 ** ("AVX-512 FMA", "AVX2 FMA", or "none" with 0). */
 double ceiling_fma_peak(int threads, const char **isa);
+/* The same in vectors of `bits` (256: AVX2 ymm, 512: AVX-512 zmm); 0 where
+** the CPU has none. */
+double ceiling_fma_width(int threads, int bits);
 /* GFLOP/s of OpenBLAS SGEMM, C (M x N) = A (M x K) B (K x N), G times (the
 ** groups of a grouped conv), on `threads` threads; N above 32768 is capped
 ** (the throughput per column is what is compared). Measurements are

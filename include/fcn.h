@@ -160,6 +160,11 @@ typedef struct fcn_layer_stats {
     double seconds;            /* time of this layer in the last run */
     size_t im2col_bytes;       /* kernel workspace of the layer's first
                                   window, one thread */
+    const char *kernel;        /* the path and ISA that run the layer's
+                                  whole-map window, "path/isa": path
+                                  winograd, gemm, gemv, depthwise; isa
+                                  avx512, avx2, openblas, c (portable C);
+                                  NULL for layers without FLOPs */
 } fcn_layer_stats;
 
 /* Number of layers of the converted network; fills up to max entries of

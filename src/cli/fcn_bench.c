@@ -41,6 +41,7 @@ typedef struct args {
 typedef struct result {
     int W, H, T;
     double med, mn, mx, flops, rss, peak;
+    double peak256, peak512;  /* the FMA peak in ymm and in zmm (0: none) */
     const char *isa;
     fcn_scores sc;         /* its shape */
     int tiles;
@@ -229,6 +230,18 @@ static int measure(const args *a, const fcn_model *m, result *r)
     return ok;
 }
 
+/* The ceiling of the ISA a layer ran on: its vector width's FMA peak
+** (the machine's best where the kernel names no fcn ISA). */
+static double layer_peak(const result *r, const fcn_layer_stats *x)
+{
+    const char *isa = x->kernel ? strchr(x->kernel, '/') : NULL;
+    if (isa && !strcmp(isa + 1, "avx512") && r->peak512 > 0)
+        return r->peak512;
+    if (isa && !strcmp(isa + 1, "avx2") && r->peak256 > 0)
+        return r->peak256;
+    return r->peak;
+}
+
 static void print_result(const args *a, const result *r)
 {
     printf("  %dx%d: median %.2f ms (min %.2f, max %.2f), %.2f images/s, "
@@ -241,8 +254,11 @@ static void print_result(const args *a, const result *r)
            r->tiles > 1 ? "s" : "", r->rss);
     if (!a->layers)
         return;
-    printf("    %-20s %-18s %-16s %-14s %9s %8s %6s %7s %9s\n", "layer", "op",
-           "in", "out", "ms", "GFLOP/s", "%peak", "%sgemm", "im2col MB");
+    printf("    (%%peak: of the FMA peak of the layer's ISA; %%sgemm: of bare "
+           "OpenBLAS SGEMM of the layer's GEMM shape)\n");
+    printf("    %-20s %-18s %-16s %-14s %9s %8s %6s %7s %9s  %s\n", "layer",
+           "op", "in", "out", "ms", "GFLOP/s", "%peak", "%sgemm", "im2col MB",
+           "kernel");
     for (int l = 0; l < r->nl; l++) {
         const fcn_layer_stats *x = &r->ls[l];
         char is[32], os[32];
@@ -255,10 +271,11 @@ static void print_result(const args *a, const result *r)
                               : 0;
         printf("    %-20.20s %-18.18s %-16s %-14s %9.3f", x->name, x->op, is,
                os, x->seconds * 1e3);
+        double pk = layer_peak(r, x);
         if (x->flops > 0)
-            printf(" %8.1f %5.0f%% %6.0f%% %9.2f\n", g,
-                   r->peak > 0 ? 100 * g / r->peak : 0,
-                   sg > 0 ? 100 * g / sg : 0, x->im2col_bytes / 1e6);
+            printf(" %8.1f %5.0f%% %6.0f%% %9.2f  %s\n", g,
+                   pk > 0 ? 100 * g / pk : 0, sg > 0 ? 100 * g / sg : 0,
+                   x->im2col_bytes / 1e6, x->kernel ? x->kernel : "");
         else
             printf("\n");
     }
@@ -273,10 +290,12 @@ static void json_result(cli_json *j, const args *a, const result *r,
                     "\"median_ms\": %.4f, \"min_ms\": %.4f, \"max_ms\": "
                     "%.4f, \"gflops\": %.3f, \"fma_peak_gflops\": %.3f, "
                     "\"images_per_s\": %.4f, \"peak_rss_mb\": %.1f, "
-                    "\"arena_mb\": %.3f, \"tiles\": %d, \"cpu\": ", r->W,
+                    "\"arena_mb\": %.3f, \"tiles\": %d, "
+                    "\"fma_peak_avx2_gflops\": %.3f, "
+                    "\"fma_peak_avx512_gflops\": %.3f, \"cpu\": ", r->W,
                     r->H, r->T, r->med * 1e3, r->mn * 1e3, r->mx * 1e3,
                     r->flops / r->med / 1e9, r->peak, 1.0 / r->med, r->rss,
-                    r->arena_mb, r->tiles);
+                    r->arena_mb, r->tiles, r->peak256, r->peak512);
     cli_json_str(j, cpu);
     cli_json_printf(j, ", \"blas\": ");
     cli_json_str(j, fcn_blas_info());
@@ -291,11 +310,18 @@ static void json_result(cli_json *j, const args *a, const result *r,
         cli_json_str(j, x->op);
         cli_json_printf(j, ", \"in\": [%d, %d, %d], \"out\": [%d, %d, %d], "
                         "\"ms\": %.4f, \"gflops\": %.3f, \"im2col_mb\": "
-                        "%.3f}", x->in_c, x->in_h, x->in_w, x->out_c,
+                        "%.3f, \"isa_peak_gflops\": %.3f, \"kernel\": ",
+                        x->in_c, x->in_h, x->in_w, x->out_c,
                         x->out_h, x->out_w, x->seconds * 1e3,
                         x->flops > 0 && x->seconds > 0
                             ? x->flops / x->seconds / 1e9 : 0.0,
-                        x->im2col_bytes / 1e6);
+                        x->im2col_bytes / 1e6,
+                        x->flops > 0 ? layer_peak(r, x) : 0.0);
+        if (x->kernel)
+            cli_json_str(j, x->kernel);
+        else
+            cli_json_printf(j, "null");
+        cli_json_printf(j, "}");
     }
     cli_json_printf(j, "]}");
 }
@@ -308,8 +334,11 @@ static int bench(const args *a, const fcn_model *m, cli_json *j,
         result r = {0};
         r.T = a->threads[ti];
         r.peak = ceiling_fma_peak(r.T, &r.isa);
-        printf("\nthreads %d: fp32 FMA peak %.0f GFLOP/s (%s, measured)\n",
-               r.T, r.peak, r.isa);
+        r.peak256 = ceiling_fma_width(r.T, 256);
+        r.peak512 = ceiling_fma_width(r.T, 512);
+        printf("\nthreads %d: fp32 FMA peak %.0f GFLOP/s (%s, measured); "
+               "AVX2 %.0f, AVX-512 %.0f%s\n", r.T, r.peak, r.isa, r.peak256,
+               r.peak512, r.peak512 > 0 ? "" : " (not on this CPU)");
         for (int si = 0; si < a->n_sizes; si++) {
             r.W = a->sizes[si][0];
             r.H = a->sizes[si][1];

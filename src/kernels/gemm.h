@@ -50,6 +50,9 @@ typedef struct gemm_isa {
     ** panel) times xe, x repeated 6 times per k */
     void (*gemv_slice)(const float *p, int M, int n, const float *xe,
                        float *y, int64_t incy);
+    /* for the layer stats: "gemm/<isa>", "winograd/<isa>", "gemv/<isa of
+    ** gemv_slice's code>" */
+    const char *gemm_path, *wino_path, *gemv_path;
     wtf_input_fn *wino_input;
     wtf_output_fn *wino_output;
 } gemm_isa;

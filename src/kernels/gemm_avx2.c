@@ -202,10 +202,11 @@ static int supported(void)
 
 const gemm_isa gemm_isa_avx2 = {
     "avx2", "fcn AVX2/FMA 6x16 kernel, weights packed at load", supported,
-    tile, gemv_slice_avx2, wtf_input_avx2, wtf_output_avx2};
+    tile, gemv_slice_avx2, "gemm/avx2", "winograd/avx2", "gemv/avx2",
+    wtf_input_avx2, wtf_output_avx2};
 
 #else
 static int supported(void) { return 0; }
 const gemm_isa gemm_isa_avx2 = {"avx2", "none", supported, NULL, NULL, NULL,
-                                NULL};
+                                NULL, NULL, NULL, NULL};
 #endif

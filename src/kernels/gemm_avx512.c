@@ -140,10 +140,11 @@ static int supported(void)
 
 const gemm_isa gemm_isa_avx512 = {
     "avx512", "fcn AVX-512 12x32 kernel, weights packed at load", supported,
-    tile, gemv_slice_avx2, wtf_input_avx512, wtf_output_avx512};
+    tile, gemv_slice_avx2, "gemm/avx512", "winograd/avx512",
+    "gemv/avx2", wtf_input_avx512, wtf_output_avx512};
 
 #else
 static int supported(void) { return 0; }
 const gemm_isa gemm_isa_avx512 = {"avx512", "none", supported, NULL, NULL,
-                                  NULL, NULL};
+                                  NULL, NULL, NULL, NULL, NULL};
 #endif

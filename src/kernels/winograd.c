@@ -128,7 +128,7 @@ static void put_block(const kconv *k, const view *out, float *plane, int by,
 ** load and store them are vector code too (an AVX2 clone where the CPU
 ** has it) and write whole rows of 16 blocks. */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define TF16 __attribute__((target_clones("avx2", "default")))
+#define TF16 __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define TF16
 #endif

@@ -334,6 +334,22 @@ static void conv_stats(const node *n, shape in, fcn_layer_stats *st)
                  win_out(in.w, w->kw, w->sw, w->dw, w->pl, w->pr, 0);
     st->gemm_k = (int64_t)(k->cin / k->groups) * w->kh * w->kw;
     st->flops = 2.0 * k->cout * (double)st->gemm_n * st->gemm_k;
+    /* the path of the whole map's window (tiles may differ at the edges) */
+    const int oh = win_out(in.h, w->kh, w->sh, w->dh, w->pt, w->pb, 0),
+              ow = win_out(in.w, w->kw, w->sw, w->dw, w->pl, w->pr, 0);
+    conv_plan p;
+    conv_plan_window(n, oh, ow, 1, &p);
+    const gemm_isa *isa = gemm_isa_get();
+    if (p.path == CONV_DEPTHWISE) {
+        st->kernel = "depthwise/c";
+    } else if (p.path == CONV_WINOGRAD) {
+        st->kernel = k->wino_packed && isa ? isa->wino_path
+                                           : "winograd/openblas";
+    } else if (!p.cg.panels) {
+        st->kernel = "gemm/openblas";
+    } else {
+        st->kernel = st->gemm_n == 1 ? isa->gemv_path : isa->gemm_path;
+    }
 }
 
 static void conv_release(node *n)
