@@ -1,14 +1,15 @@
 /*
 ** gemm.c: packing, blocking and the choice of micro-kernels (gemm.h).
 **
-** Blocking (Goto's scheme): K in slices of KC, so that one B panel slice
-** (KC x 16 floats, 16 KB) stays in L1 while the 6x16 kernel walks down a
-** block of MC rows of A, whose slice (MC x KC, 120 KB) stays in L2 for all
-** the panels of the block.
+** Blocking (Goto's scheme): K in slices of KC; per slice, blocks of NC
+** panels of B (L2) and of MC rows of A (MC x KC, 120 KB, L2), each handed
+** to the variant's tile(), which keeps its panel (AVX2: 16 KB) or pair of
+** panels (AVX-512: 32 KB) of B in L1 while its kernel walks down the A
+** block.
 **
-** Adding an ISA variant: a gemm_<isa>.c defining a gemm_isa, and one line
-** in `variants` below (best first); its test is the GEMM and convolution
-** tests, which run every variant the CPU supports.
+** Adding an ISA variant: a gemm_<isa>.c defining a gemm_isa, one line in
+** `variants` below (best first), and its id in tests/meson.build's ops-<isa>
+** list (docs/architecture.md, "Adding a kernel variant").
 */
 #include <pthread.h>
 #include <stddef.h>

@@ -125,8 +125,9 @@ static void put_block(const kconv *k, const view *out, float *plane, int by,
 
 /* The transforms work on 16 blocks at a time (winograd_tf.h, built for
 ** each ISA variant of gemm.h and here for CPUs with none); the loops that
-** load and store them are vector code too (an AVX2 clone where the CPU
-** has it) and write whole rows of 16 blocks. */
+** load and store them are vector code too (AVX-512 and AVX2 clones,
+** chosen from the CPU: they only move values) and write whole rows of 16
+** blocks. */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define TF16 __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
