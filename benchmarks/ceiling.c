@@ -69,14 +69,6 @@ double ceiling_fma_width(int threads, int bits)
     return best;
 }
 
-double ceiling_fma_peak(int threads, const char **isa)
-{
-    int w512 = __builtin_cpu_supports("avx512f");
-    *isa = w512 ? "AVX-512 FMA" : ceiling_fma_width(1, 256) > 0 ? "AVX2 FMA"
-                                                                : "none";
-    return ceiling_fma_width(threads, w512 ? 512 : 256);
-}
-
 typedef struct measured {
     long m, n, k, groups;
     int threads;

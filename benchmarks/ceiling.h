@@ -1,18 +1,15 @@
 /*
 ** ceiling.h: what this machine can do at best, for fcn-bench's tables:
-** the fp32 FMA peak (independent FMA chains on every thread, in the widest
-** vectors the CPU has) and bare OpenBLAS SGEMM of a given shape.
+** the fp32 FMA peak (independent FMA chains on every thread, in ymm and in
+** zmm where the CPU has them) and bare OpenBLAS SGEMM of a given shape.
 */
 #ifndef FCN_BENCH_CEILING_H
 #define FCN_BENCH_CEILING_H
 
 #include <stddef.h>
 
-/* GFLOP/s of fp32 FMA on `threads` threads; *isa names the vector width
-** ("AVX-512 FMA", "AVX2 FMA", or "none" with 0). */
-double ceiling_fma_peak(int threads, const char **isa);
-/* The same in vectors of `bits` (256: AVX2 ymm, 512: AVX-512 zmm); 0 where
-** the CPU has none. */
+/* GFLOP/s of fp32 FMA on `threads` threads in vectors of `bits` (256:
+** AVX2 ymm, 512: AVX-512 zmm); 0 where the CPU has none. */
 double ceiling_fma_width(int threads, int bits);
 /* GFLOP/s of OpenBLAS SGEMM, C (M x N) = A (M x K) B (K x N), G times (the
 ** groups of a grouped conv), on `threads` threads; N above 32768 is capped

@@ -333,9 +333,12 @@ static int bench(const args *a, const fcn_model *m, cli_json *j,
     for (int ti = 0, n = 0; ti < a->n_threads; ti++) {
         result r = {0};
         r.T = a->threads[ti];
-        r.peak = ceiling_fma_peak(r.T, &r.isa);
         r.peak256 = ceiling_fma_width(r.T, 256);
         r.peak512 = ceiling_fma_width(r.T, 512);
+        /* the machine's best: the widest vectors it has */
+        r.peak = r.peak512 > 0 ? r.peak512 : r.peak256;
+        r.isa = r.peak512 > 0 ? "AVX-512 FMA" : r.peak256 > 0 ? "AVX2 FMA"
+                                                              : "none";
         printf("\nthreads %d: fp32 FMA peak %.0f GFLOP/s (%s, measured); "
                "AVX2 %.0f, AVX-512 %.0f%s\n", r.T, r.peak, r.isa, r.peak256,
                r.peak512, r.peak512 > 0 ? "" : " (not on this CPU)");
