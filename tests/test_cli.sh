@@ -43,7 +43,7 @@ expect_fail "bad --threads" "threads" "$run" "$m" "$fx/cf_dense2/in_1.npy" --thr
 expect_fail "bad --out" ".npy" "$run" "$m" "$fx/cf_dense2/in_1.npy" --out "$tmp/x.txt"
 expect_fail "unwritable --out" "cannot write\|No such file" "$run" "$m" "$fx/cf_dense2/in_1.npy" --out "$tmp/nodir/x.npy"
 if ls "$tmp/nodir" 2>/dev/null | grep -q .; then bad "partial file in nodir"; else ok; fi
-ls "$tmp" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok
+ls -A "$tmp" | grep -q '\.tmp$\|\.tmp\.' && bad "temporary file left behind" || ok
 
 # the bundled model on the bundled image
 if [ -n "$model" ] && [ -f "$model" ]; then

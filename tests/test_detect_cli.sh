@@ -231,9 +231,9 @@ ch = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc
 open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) + ch(b"IDAT", zlib.compress(raw)) + ch(b"IEND", b""))
 ' "$tmp/tiny.png"
 expect_fail "too small" 1 "smaller than the network" "$det" "$model" "$tmp/tiny.png"
-expect_fail "unwritable --json" 1 "cannot write" "$det" "$model" "$image" --json "$tmp/nodir/x.json"
-expect_fail "unwritable --draw" 1 "cannot write" "$det" "$model" "$image" --draw "$tmp/nodir/x.png"
-ls "$tmp" "$tmp/draw" | grep -q '\.tmp\.' && bad "temporary file left behind" || ok
+expect_fail "unwritable --json" 1 "nodir/x.json: No such file" "$det" "$model" "$image" --json "$tmp/nodir/x.json"
+expect_fail "unwritable --draw" 1 "nodir/x.png: No such file" "$det" "$model" "$image" --draw "$tmp/nodir/x.png"
+ls -A "$tmp" "$tmp/draw" | grep -q '\.tmp$\|\.tmp\.' && bad "temporary file left behind" || ok
 "$det" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "no arguments: exit 2"
 "$det" "$model" "$image" --bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unknown option: exit 2"
 "$det" --help | grep -q "usage: fcn-detect" && ok || bad "--help"

@@ -3,11 +3,11 @@
 */
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -89,37 +89,58 @@ int cli_find_class(const fcn_model *m, const char *name)
 
 int cli_file_open(cli_file *o, const char *path)
 {
-    o->path = path;
     o->f = NULL;
-    if (snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid()) >=
-        (int)sizeof o->tmp) {
-        errno = ENAMETOOLONG;
-        return 0;
-    }
-    o->f = fopen(o->tmp, "wb");
-    return o->f != NULL;
+    return fcn_output_open(path, &o->o, &o->f) == FCN_OK;
 }
 
 int cli_file_commit(cli_file *o)
 {
-    int ok = !ferror(o->f);
-    ok = !fclose(o->f) && ok;
     o->f = NULL;
-    if (!ok || rename(o->tmp, o->path)) {
-        int e = ok ? errno : EIO;
-        unlink(o->tmp);
-        errno = e;
-        return 0;
-    }
-    return 1;
+    return fcn_output_commit(o->o) == FCN_OK;
 }
 
 void cli_file_abort(cli_file *o)
 {
-    if (o->f)
-        fclose(o->f);
     o->f = NULL;
-    unlink(o->tmp);
+    fcn_output_abort(o->o);
+}
+
+/* Async-signal-safe: unlinks, then the signal again under its default
+** action (SA_RESETHAND restored it; it is delivered when this returns). */
+static void on_signal(int sig)
+{
+    fcn_output_remove_temporaries();
+    raise(sig);
+}
+
+void cli_signals(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t k = 0; k < sizeof sigs / sizeof *sigs; k++) {
+        struct sigaction sa, old;
+        if (sigaction(sigs[k], NULL, &old) || old.sa_handler == SIG_IGN)
+            continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigfillset(&sa.sa_mask); /* one handler at a time */
+        sa.sa_flags = SA_RESETHAND;
+        sigaction(sigs[k], &sa, NULL);
+    }
+}
+
+int cli_exit(const char *prog, int rc)
+{
+    /* the flush reports a buffered write's error; ferror, an earlier one
+    ** (errno may be gone by now); a close that finds no stdout (EBADF,
+    ** nothing pending) is no loss */
+    errno = 0;
+    int e = fflush(stdout) ? (errno ? errno : EIO) : ferror(stdout) ? EIO : 0;
+    if (fclose(stdout) && !e && errno != EBADF)
+        e = errno;
+    if (!e)
+        return rc;
+    fprintf(stderr, "%s: writing standard output: %s\n", prog, strerror(e));
+    return rc ? rc : 1;
 }
 
 void cli_json_printf(cli_json *b, const char *fmt, ...)

@@ -30,17 +30,29 @@ int cli_find_class(const fcn_model *m, const char *name);
 
 /* ---- files written whole or not at all ---- */
 
-/* A temporary file beside `path`; commit renames it over path, after
-** checking every write; abort (or a failed commit) removes it. */
+/* fcn_output_* (include/fcn.h): a temporary beside `path`, written through
+** f; commit checks every write and renames it over path; abort (or a
+** failed commit) removes it. A path that exists and is not a regular file
+** is refused. */
 typedef struct cli_file {
     FILE *f;
-    const char *path;
-    char tmp[PATH_MAX + 32];
+    fcn_output *o;
 } cli_file;
 
-int cli_file_open(cli_file *o, const char *path);  /* 0: errno says why */
-int cli_file_commit(cli_file *o);                  /* 0: errno says why */
+int cli_file_open(cli_file *o, const char *path);  /* 0: fcn_last_error() */
+int cli_file_commit(cli_file *o);                  /* 0: fcn_last_error() */
 void cli_file_abort(cli_file *o);
+
+/* ---- signals and standard output ---- */
+
+/* SIGINT, SIGTERM, SIGHUP and SIGPIPE remove the temporaries of the outputs
+** still open, then end the process by the same signal, as if uncaught (a
+** SIGPIPE from `| head` stays the quiet end it always is). A signal ignored
+** at start (nohup, a background job) stays ignored. */
+void cli_signals(void);
+/* The exit status: rc, or 1 after "PROG: writing standard output: REASON"
+** when stdout could not be flushed or closed (a full disk, an I/O error). */
+int cli_exit(const char *prog, int rc);
 
 /* ---- JSON ---- */
 

@@ -23,7 +23,8 @@ static const char *usage =
     "  --repeat R     timed runs per configuration (default 10)\n"
     "  --warmup W     untimed runs first (default 2)\n"
     "  --json FILE    write the results as a JSON list\n"
-    "  --mem-limit N  bytes for activations (K, M, G suffixes; default 512M)\n"
+    "  --mem-limit N  bytes for the score map and activations (K, M, G\n"
+    "                 suffixes; default 512M)\n"
     "  --winograd W   3x3 convs as Winograd F(4x4,3x3): auto, never, always\n"
     "  --gemm G       convolution GEMM: packed (fcn's kernel, the default\n"
     "                 where the CPU has it) or blas (OpenBLAS SGEMM)\n"
@@ -360,7 +361,7 @@ static int bench(const args *a, const fcn_model *m, cli_json *j,
     return 1;
 }
 
-int main(int argc, char **argv)
+static int bench_main(int argc, char **argv)
 {
     args a = {0};
     int rc = parse_args(argc, argv, &a);
@@ -390,20 +391,28 @@ int main(int argc, char **argv)
     cli_json j = {0};
     if (a.json && !cli_file_open(&jf, a.json)) {
         fcn_model_free(m);
-        return die(strerror(errno));
+        return die(fcn_last_error());
     }
     cli_json_printf(&j, "[\n");
     rc = bench(&a, m, a.json ? &j : NULL, cpu) ? 0 : 1;
     cli_json_printf(&j, "\n]\n");
     if (a.json) {
-        if (rc || j.oom || fwrite(j.s, 1, j.n, jf.f) != j.n) {
+        if (rc || j.oom) {
             cli_file_abort(&jf);
-            rc = rc ? rc : die("cannot write the JSON file");
-        } else if (!cli_file_commit(&jf)) {
-            rc = die("cannot write the JSON file");
+            rc = rc ? rc : die("out of memory for the JSON");
+        } else {
+            fwrite(j.s, 1, j.n, jf.f); /* checked by the commit */
+            if (!cli_file_commit(&jf))
+                rc = die(fcn_last_error());
         }
     }
     cli_json_free(&j);
     fcn_model_free(m);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli_signals();
+    return cli_exit("fcn-bench", bench_main(argc, argv));
 }

@@ -48,8 +48,11 @@ static const char *usage =
     "                    giving DIR/NAME.png or DIR/NAME-heatmap.png, or a\n"
     "                    pattern where {} is the image's name without extension)\n"
     "  --threads N       threads (default: all cores)\n"
-    "  --mem-limit N     bytes for activations per level (K, M, G; default\n"
-    "                    512M); larger levels run on tiles, equal results\n"
+    "  --max-pixels N    the largest image (width x height) decoded, and\n"
+    "                    pyramid level made (default 100000000)\n"
+    "  --mem-limit N     bytes for score map + activations per level (K, M,\n"
+    "                    G; default 512M); larger levels run on tiles, equal\n"
+    "                    results\n"
     "  --quiet           no progress on stderr (shown only on a terminal)\n"
     "  -h, --help        this text\n";
 
@@ -107,7 +110,7 @@ typedef struct args {
         *heat_label, *draw, *heat_spec;
     double scales[MAX_SCALES], min_s, max_s, step, threshold, iou;
     int n_scales, quiet, threads, list_mode, listed, n_img, cap_img;
-    long max_det;
+    long max_det, max_pixels;
     size_t mem_limit;
     char **images;
 } args;
@@ -246,24 +249,16 @@ static void png_write_fn(void *f, void *data, int size)
 static int write_png(const char *path, const rgb *im)
 {
     cli_file o;
-    if (!cli_file_open(&o, path)) {
-        if (errno == ENAMETOOLONG)
-            errline("%s: path too long", path);
-        else
-            errline("cannot write %s: %s", path, strerror(errno));
-        return 0;
-    }
+    if (!cli_file_open(&o, path))
+        return !fail(fcn_last_error());
     if (!stbi_write_png_to_func(png_write_fn, o.f, im->w, im->h, 3, im->px,
                                 im->w * 3)) {
         cli_file_abort(&o);
-        errline("cannot write %s: write failed", path);
+        errline("%s: out of memory for the PNG", path);
         return 0;
     }
-    if (!cli_file_commit(&o)) {
-        errline("cannot write %s: %s", path, strerror(errno));
-        return 0;
-    }
-    return 1;
+    /* the commit finds a failed fwrite of png_write_fn */
+    return cli_file_commit(&o) || !fail(fcn_last_error());
 }
 
 /* --draw and --heatmap for one image; 0 if one failed. */
@@ -467,6 +462,9 @@ static int value_option(args *a, int argc, char **argv, int *i)
         a->draw = v;
     else if (!strcmp(o, "--list"))
         ok = read_list(a, v);
+    else if (!strcmp(o, "--max-pixels"))
+        ok = whole(v, 1, 4294967296L, &a->max_pixels,
+                   "--max-pixels needs a number from 1 to 4294967296");
     else if (!strcmp(o, "--max-detections"))
         ok = whole(v, 1, 100000000, &a->max_det,
                    "--max-detections needs a number from 1 to 1e8");
@@ -566,7 +564,9 @@ static void unknown_class(const fcn_model *m, const char *opt,
 /* The model, the classes, the detector; 0 (after a message) on error. */
 static int setup(const args *a, ctx *c)
 {
-    if (fcn_model_load(a->model_path, NULL, &c->m) != FCN_OK)
+    fcn_options mo = {0};
+    mo.max_pixels = a->max_pixels;
+    if (fcn_model_load(a->model_path, &mo, &c->m) != FCN_OK)
         return !fail(fcn_last_error());
     fcn_model_info info;
     fcn_model_get_info(c->m, &info);
@@ -616,7 +616,9 @@ static int detect_all(const args *a, ctx *c, FILE *out)
 {
     int failed = 0;
     c->out = out;
-    for (int k = 0; k < a->n_img; k++)
+    /* a write that failed (a full disk) ends the run: the commit or the
+    ** check of stdout at exit says why */
+    for (int k = 0; k < a->n_img && !ferror(out); k++)
         failed += detect_image(c, a->images[k], k, a->n_img) != 0;
     if (a->list_mode)
         fputs(c->n_written ? "\n]\n" : "[]\n", out);
@@ -631,19 +633,19 @@ static int run(const args *a)
         goto out;
     if (!a->json_path) {
         int failed = detect_all(a, &c, stdout);
-        rc = fflush(stdout) || failed ? 1 : 0;
+        rc = failed ? 1 : 0; /* a failed write: cli_exit says so */
         goto out;
     }
     cli_file jf;
     if (!cli_file_open(&jf, a->json_path)) {
-        errline("cannot write %s: %s", a->json_path, strerror(errno));
+        fail(fcn_last_error());
         goto out;
     }
     int failed = detect_all(a, &c, jf.f);
     if (!a->list_mode && !c.n_written) {
         cli_file_abort(&jf);  /* the one image failed: no file */
     } else if (!cli_file_commit(&jf)) {
-        errline("cannot write %s: %s", a->json_path, strerror(errno));
+        fail(fcn_last_error());
         failed = 1;
     }
     rc = failed || !c.n_written ? 1 : 0;
@@ -656,6 +658,7 @@ out:
 int main(int argc, char **argv)
 {
     args a = {0};
+    cli_signals();
     fcn_detect_options defaults;
     fcn_detect_defaults(&defaults);
     a.threshold = defaults.threshold;
@@ -679,5 +682,5 @@ int main(int argc, char **argv)
     for (int k = 0; k < a.n_img; k++)
         free(a.images[k]);
     free(a.images);
-    return rc < 0 ? 0 : rc;
+    return cli_exit("fcn-detect", rc < 0 ? 0 : rc);
 }

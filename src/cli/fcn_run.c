@@ -20,9 +20,12 @@ static const char *usage =
     "  --top K        also print the K best classes of every cell\n"
     "  --threads N    threads (default: all cores)\n"
     "  --resize WxH   resize the image first (model's filter)\n"
+    "  --max-pixels N the largest image (width x height) decoded or resized\n"
+    "                 to (default 100000000); larger ones are refused\n"
     "  --gap local    convert a global-pooling head per location (no window)\n"
-    "  --mem-limit N  bytes for activations (K, M, G suffixes; default 512M);\n"
-    "                 larger inputs run on spatial tiles, with equal results\n"
+    "  --mem-limit N  bytes for the score map and activations (K, M, G\n"
+    "                 suffixes; default 512M); larger inputs run on spatial\n"
+    "                 tiles, with equal results\n"
     "  --layers       print the converted network\n"
     "  -h, --help     this text\n";
 
@@ -68,6 +71,11 @@ static int parse_args(int argc, char **argv, args *a)
         } else if (!strcmp(s, "--resize") && more) {
             if (!cli_wxh(argv[++i], 65536, &a->rw, &a->rh))
                 return fail("--resize needs WxH, e.g. 448x448");
+        } else if (!strcmp(s, "--max-pixels") && more) {
+            if (!cli_int(argv[++i], 1, 4294967296L, &v))
+                return fail("--max-pixels needs a number from 1 to "
+                            "4294967296");
+            a->opt.max_pixels = v;
         } else if (!strcmp(s, "--gap") && more) {
             const char *g = argv[++i];
             if (!strcmp(g, "local"))
@@ -322,10 +330,11 @@ done:
 int main(int argc, char **argv)
 {
     args a = {0};
+    cli_signals();
     int rc = parse_args(argc, argv, &a);
     if (rc)
-        return rc < 0 ? 0 : rc;
+        return cli_exit("fcn-run", rc < 0 ? 0 : rc);
     if (!a.threads)
         a.threads = fcn_default_threads();
-    return run(&a);
+    return cli_exit("fcn-run", run(&a));
 }
