@@ -12,7 +12,8 @@ fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
 {
     if (!m || !path || !out)
         return err_set(FCN_ERR_ARG, "fcn_image_decode: NULL argument");
-    return img_decode(path, m->in_c, m->resize, out_h, out_w, out);
+    return img_decode(path, m->in_c, m->resize, out_h, out_w, m->max_pixels,
+                      out);
 }
 
 fcn_status fcn_image_resize(const fcn_model *m, const fcn_image *img,
@@ -20,7 +21,7 @@ fcn_status fcn_image_resize(const fcn_model *m, const fcn_image *img,
 {
     if (!m || !img || !img->pixels || !out)
         return err_set(FCN_ERR_ARG, "fcn_image_resize: NULL argument");
-    return img_resize(m->resize, img, out_h, out_w, out);
+    return img_resize(m->resize, img, out_h, out_w, m->max_pixels, out);
 }
 
 fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,

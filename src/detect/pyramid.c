@@ -176,7 +176,7 @@ static fcn_status run_level(fcn_detector *d, int k, const fcn_image *img,
     fcn_status st = FCN_OK;
     if ((r->lv.width != img->w || r->lv.height != img->h) &&
         (st = fcn_image_resize(d->m, img, r->lv.height, r->lv.width, &limg)))
-        return st;
+        return err_wrap(st, "scale %g: ", r->lv.scale);
     fcn_session *s = d->sessions[k];
     fcn_scores sc;
     size_t before = d->dets.n;
