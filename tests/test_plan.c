@@ -9,7 +9,10 @@
 **   - every node's kernel plan, for every window size it meets, needs no
 **     more workspace than the session has, and is the plan for that size;
 **   - the strips and bands compute every score-map cell exactly once;
-**   - the arena the session reports is what the plan needs.
+**   - the arena the session reports is what the plan needs;
+**   - the memory limit holds the score map beside the activations and one
+**     thread's workspace, and a limit below the score map alone is
+**     refused.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +113,16 @@ static void check_session(const fcn_model *m, int h, int w,
           session_arena_floats(s) * sizeof(float) ==
               plan_arena_bytes(p, so.threads),
           "%s: the arena reported is not the plan's", what);
+    /* the limit holds the score map with the activations and one
+    ** thread's workspace (a forced tile ignores the limit) */
+    fcn_scores sc;
+    fcn_session_shape(s, &sc);
+    const size_t score = sizeof(float) * (size_t)sc.classes * sc.out_h *
+                         sc.out_w,
+                 limit = so.mem_limit ? so.mem_limit : (size_t)512 << 20;
+    CHECK(so.tile || plan_arena_bytes(p, 1) + score <= limit,
+          "%s: arena %zu + score map %zu bytes exceed the limit", what,
+          plan_arena_bytes(p, 1), score);
     plans_checked++;
     fcn_session_free(s);
 }
@@ -132,6 +145,25 @@ static void check_model(const char *path, const char *name)
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
         for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
             check_session(m, sizes[k][0], sizes[k][1], cfg[c], name);
+    /* a limit one byte short of the score map alone is refused at once */
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        const int h = sizes[k][0], w = sizes[k][1];
+        fcn_session *s = NULL;
+        fcn_scores sc;
+        if (fcn_session_create(m, h, w, NULL, &s) != FCN_OK)
+            continue;
+        fcn_session_shape(s, &sc);
+        fcn_session_free(s);
+        s = NULL;
+        const fcn_session_options so = {1, sizeof(float) * (size_t)sc.classes
+                                               * sc.out_h * sc.out_w - 1, 0};
+        fcn_status st = fcn_session_create(m, h, w, &so, &s);
+        CHECK(st == FCN_ERR_NOMEM && !s &&
+                  strstr(fcn_last_error(), "score map"),
+              "%s at %dx%d: limit %zu, one byte short of the score map: %s",
+              name, w, h, so.mem_limit, fcn_last_error());
+        fcn_session_free(s);
+    }
     fcn_model_free(m);
 }
 

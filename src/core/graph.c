@@ -9,6 +9,12 @@
 #include "util/err.h"
 
 #define MAX_OUTPUT_FLOATS ((int64_t)1 << 34)
+/* A map may exceed its input's by 4x + 1 Mpx (docs/model-format.md): a
+** classifier's maps only shrink but for a few pixels of padding, and a
+** map far larger comes only from padding, which costs no bytes in the
+** file but run time in proportion to the map. */
+#define MAX_MAP_GROWTH 4
+#define MAX_MAP_EXTRA ((int64_t)1 << 20)
 
 /* ---- string -> tensor id ---- */
 
@@ -81,7 +87,12 @@ fcn_status node_parse(const layer *L, node *n, arena *ar)
                        "expects %s", L->name, L->op, L->n_in, want);
     }
     op_parse c = {L, ar, FCN_OK};
-    if (d->parse && (c.st = d->parse(&c, n)))
+    /* a parse may return FCN_OK after a helper recorded a failure in c.st
+    ** (attr_window, attr_ints): the first failure wins either way */
+    fcn_status st = d->parse ? d->parse(&c, n) : FCN_OK;
+    if (st && !c.st)
+        c.st = st;
+    if (c.st)
         return c.st;
     attr_done(&c);
     return c.st;
@@ -133,6 +144,22 @@ done:
 
 /* ---- shapes ---- */
 
+/* Refuse node n's output map when padding made it too large for its
+** input (in): the work of the layers on it is not bounded by the file's
+** size. */
+static fcn_status check_growth(const node *n, shape in, shape out)
+{
+    const int64_t area = (int64_t)out.h * out.w,
+                  in_area = (int64_t)in.h * in.w;
+    if (area <= MAX_MAP_GROWTH * in_area + MAX_MAP_EXTRA)
+        return FCN_OK;
+    const double r = (double)area / (double)in_area;
+    return err_set(FCN_ERR_UNSUPPORTED, "layer '%s' (%s): its %dx%d map is "
+                   "%.*fx the input's %dx%d (limit %dx + 1 Mpx): padding "
+                   "this large is not supported", n->name, n->label, out.w,
+                   out.h, r < 10 ? 1 : 0, r, in.w, in.h, MAX_MAP_GROWTH);
+}
+
 fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
                        shape *shapes, int check_size)
 {
@@ -152,6 +179,9 @@ fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
             return err_set(FCN_ERR_NOMEM, "layer '%s' (%s): output of %lld "
                            "floats is too large", n->name, n->label,
                            (long long)e);
+        fcn_status st;
+        if (check_size && (st = check_growth(n, input, shapes[n->out])))
+            return st;
     }
     return FCN_OK;
 }

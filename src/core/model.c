@@ -46,7 +46,7 @@ void fcn_model_free(fcn_model *m)
 /* Every op's load-time work on its weights, and what run will read. */
 static fcn_status prepare(fcn_model *m, const fcn_options *opt)
 {
-    op_prepare c = {opt, m->file_mapped};
+    op_prepare c = {opt, m->file_mapped, &m->blas};
     for (int i = 0; i < m->n_nodes; i++) {
         node *n = &m->nodes[i];
         const op_def *d = op_get(n->op);
@@ -150,11 +150,18 @@ done:
 static fcn_status load_buffer(void *buf, size_t size, int mapped,
                               const fcn_options *opt, fcn_model **out)
 {
+    if (opt && opt->max_pixels < 0) {
+        free_file(buf, size, mapped);
+        return err_set(FCN_ERR_ARG, "fcn_options.max_pixels is negative "
+                       "(%lld)", (long long)opt->max_pixels);
+    }
     fcn_model *m = mem_calloc(1, sizeof *m);
     if (!m) {
         free_file(buf, size, mapped);
         return err_set(FCN_ERR_NOMEM, "out of memory");
     }
+    m->max_pixels = opt && opt->max_pixels ? opt->max_pixels
+                                           : FCN_DEFAULT_MAX_PIXELS;
     m->file = buf;
     m->file_size = size;
     m->file_mapped = mapped;

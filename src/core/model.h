@@ -19,6 +19,7 @@ struct fcn_model {
     int classes;
     img_prep prep;          /* preprocessing of 8-bit images */
     img_filter resize;
+    int64_t max_pixels;     /* of images decoded or resized for it */
     const char *name;
     int n_labels;
     const char **labels;
@@ -31,6 +32,7 @@ struct fcn_model {
     fcn_geometry geom;      /* of the output */
     int min_h, min_w;
     size_t weight_bytes;
+    int blas;               /* some op's forward calls OpenBLAS */
     char *summary;
 };
 
@@ -46,7 +48,8 @@ fcn_status graph_nodes(const rd_model *rd, const char *input_name,
 ** checked for unknown attributes), but for its inputs and output. */
 fcn_status node_parse(const layer *L, node *n, arena *ar);
 /* Shapes of every tensor for an input shape; with check_size, outputs of
-** over 2^34 floats fail too. Messages name the node and the sizes. */
+** over 2^34 floats fail too, and maps over 4x the input's + 2^20 pixels.
+** Messages name the node and the sizes. */
 fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
                        shape *shapes, int check_size);
 /* The same for the converted model and an input of h x w, with a message

@@ -36,7 +36,7 @@ static fcn_status check_flat_readers(const node *nodes, const node *n,
     for (int j = 0; j < n->n_in; j++) {
         const node *f = flattened_from(nodes, n->in[j]);
         shape fs = f ? trained[f->in[0]] : (shape){0, 0, 0};
-        if (f && fs.h * fs.w > 1)
+        if (f && (int64_t)fs.h * fs.w > 1)  /* each up to 2^20 */
             return err_set(FCN_ERR_UNSUPPORTED, "layer '%s' (%s) reads "
                            "features flattened from a %dx%dx%d map by '%s'; "
                            "only Dense can follow Flatten", n->name, n->label,

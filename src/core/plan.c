@@ -3,6 +3,7 @@
 ** that fits the memory limit with the least estimated work, each tensor's
 ** windows, the kernel plans, and the arena layout.
 */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/plan.h"
@@ -26,6 +27,9 @@ typedef struct planner {
     rect *prev;           /* per tensor: the previous strip's */
     int record;           /* this pass fills the plan's tables */
     char *masks;          /* record: tensors needed, per row schedule */
+    char *sets;           /* any pass: the same, to count row schedules */
+    int sets_cap;         /* row schedules sets has room for */
+    int oom;              /* an allocation failed during the search */
 } planner;
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
@@ -37,10 +41,12 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 static void need_axis(int o0, int o1, int k, int s, int d, int p, int in,
                       int *i0, int *i1)
 {
+    /* o, s, k, d, p within MEM_MAX_DIM: 64 bits hold these; both ends
+    ** are clipped to the map before they become ints again */
     int64_t a = (int64_t)o0 * s - p, b = (int64_t)(o1 - 1) * s - p +
                                           (int64_t)(k - 1) * d + 1;
-    *i0 = (int)(a < 0 ? 0 : a);
-    *i1 = (int)(b > in ? in : b);
+    *i0 = (int)(a < 0 ? 0 : a > in ? in : a);
+    *i1 = (int)(b < 0 ? 0 : b > in ? in : b);
 }
 
 static rect rect_union(rect a, rect b)
@@ -326,6 +332,29 @@ static int node_window_cost(planner *pl, int i, int tx, int ty, int set,
     return 1;
 }
 
+/* Whether band `cols` needs a row schedule of its own: its needed tensors
+** differ from those of the *n schedules so far (then *n grows). 0 on OOM. */
+static int count_row_set(planner *pl, const rect *cols, int *n)
+{
+    const int nt = pl->m->n_tensors;
+    if (*n >= pl->sets_cap) {
+        int cap = pl->sets_cap ? 2 * pl->sets_cap : 4;
+        char *q = mem_realloc(pl->sets, (size_t)cap * nt);
+        if (!q)
+            return 0;
+        pl->sets = q;
+        pl->sets_cap = cap;
+    }
+    char *mask = pl->sets + (size_t)*n * nt;
+    for (int t = 0; t < nt; t++)
+        mask[t] = cols[t].w > 0;
+    for (int k = 0; k < *n; k++)
+        if (!memcmp(pl->sets + (size_t)k * nt, mask, (size_t)nt))
+            return 1;
+    (*n)++;
+    return 1;
+}
+
 /* Run bands of tw score-map columns and strips of `step` input rows
 ** through the planner: per-tensor buffer rows, which tensors carry rows
 ** between strips, the workspace (one thread) and the estimated work; with
@@ -348,9 +377,12 @@ static int simulate(planner *pl, int step, int tw, char *seen)
     p->work = 0;
     if (pl->record && !record_alloc(pl))
         return 0;
+    int n_sets = 0;
     for (int tx = 0; tx < p->tiles_x; tx++) {
         int set = 0, fresh = 0;
         band_cols(pl, tw, tx, pl->cols);
+        if (!count_row_set(pl, pl->cols, &n_sets))
+            return 0;
         memset(pl->prev, 0, sizeof(rect) * nt);
         if (pl->record && (set = record_band(pl, tx, &fresh)) < 0)
             return 0;
@@ -373,6 +405,10 @@ static int simulate(planner *pl, int step, int tw, char *seen)
             memcpy(pl->prev, pl->req, sizeof(rect) * nt);
         }
     }
+    /* what record_alloc and record_band allocate for this tiling */
+    p->table_bytes = (size_t)p->tiles_x * nt * (sizeof(plan_col) + 1) +
+                     (size_t)n_sets * p->tiles_y * nt * sizeof(plan_row) +
+                     (size_t)p->tiles_x * sizeof(int);
     return 1;
 }
 
@@ -449,11 +485,15 @@ static size_t layout(const fcn_model *m, plan *p)
     return (top + round16(p->ws_floats)) * sizeof(float);
 }
 
+/* Simulate and lay out a tiling; returns what the memory limit counts
+** of it (plan_budget_bytes), 0 on OOM. */
 static size_t plan_tiles(planner *pl, int step, int tw, char *seen)
 {
-    if (!simulate(pl, step, tw, seen))
+    if (!simulate(pl, step, tw, seen) || !layout(pl->m, pl->p)) {
+        pl->oom = 1;  /* not "does not fit": the search must not go on */
         return 0;
-    return layout(pl->m, pl->p);
+    }
+    return plan_budget_bytes(pl->p);
 }
 
 /* ---- the choice ---- */
@@ -567,6 +607,25 @@ size_t plan_arena_bytes(const plan *p, int threads)
             (size_t)(threads - 1) * p->ws_floats) * sizeof(float);
 }
 
+size_t plan_budget_bytes(const plan *p)
+{
+    return plan_arena_bytes(p, 1) + p->score_bytes + p->table_bytes;
+}
+
+/* n bytes as "512 MiB", "5.96 TiB" (three significant digits). */
+static const char *bytes_str(double n, char *buf, size_t size)
+{
+    static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB",
+                                 "EiB"};
+    int u = 0;
+    while (n >= 1024 && u < 6) {
+        n /= 1024;
+        u++;
+    }
+    snprintf(buf, size, "%.3g %s", n, unit[u]);
+    return buf;
+}
+
 /* The tiling, then the final pass that records it. */
 static fcn_status plan_tiling(planner *pl, int width, int height,
                               size_t limit, int tile, char *seen)
@@ -574,10 +633,16 @@ static fcn_status plan_tiling(planner *pl, int width, int height,
     plan *p = pl->p;
     const shape os = p->shapes[pl->m->out_tensor];
     int th = tile, tw = tile < os.w ? tile : os.w;
-    if (!tile && !(th = choose_tiling(pl, limit, seen, &tw)))
-        return err_set(FCN_ERR_NOMEM, "memory limit %.0f MB is too small for "
-                       "a %dx%d input: even a strip of one score-map cell "
-                       "does not fit", limit / 1e6, width, height);
+    char lim[32], sc[32];
+    if (!tile && !(th = choose_tiling(pl, limit, seen, &tw)) && !pl->oom)
+        return err_set(FCN_ERR_NOMEM, "memory limit of %s is too small for a "
+                       "%dx%d input: beside its score map (%s), even a strip "
+                       "of one score-map cell does not fit (raise it with "
+                       "--mem-limit)", bytes_str((double)limit, lim,
+                       sizeof lim), width, height,
+                       bytes_str((double)p->score_bytes, sc, sizeof sc));
+    if (pl->oom)
+        return err_set(FCN_ERR_NOMEM, "out of memory planning the session");
     p->tile_h = th;
     pl->record = 1;
     if (!plan_tiles(pl, strip_step(p, th), tw, seen) || !record_plans(pl))
@@ -592,7 +657,7 @@ fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
     memset(p, 0, sizeof *p);
     planner pl = {m, p, threads, mem_alloc(sizeof(rect) * nt),
                   mem_alloc(sizeof(rect) * nt), mem_alloc(sizeof(rect) * nt),
-                  0, NULL};
+                  0, NULL, NULL, 0, 0};
     char *seen = mem_alloc((size_t)m->n_nodes);
     fcn_status st;
     if (!pl.cols || !pl.req || !pl.prev || !seen ||
@@ -602,12 +667,29 @@ fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
     }
     if ((st = graph_infer_size(m, height, width, p->shapes)))
         goto done;
-    shape os = p->shapes[m->out_tensor];
-    if ((double)os.c * os.h * os.w > (double)((size_t)1 << 34)) {
-        st = err_set(FCN_ERR_NOMEM, "input %dx%d: a score map of %dx%dx%d is "
-                     "too large", width, height, os.c, os.h, os.w);
+    /* The score map is counted in the limit, and refused here, before
+    ** any tiling is simulated, when it alone exceeds it: the time to
+    ** refuse does not grow with the map. c, h, w <= MEM_MAX_DIM: the
+    ** product fits in 64 bits. */
+    const shape os = p->shapes[m->out_tensor];
+    const int64_t score_floats = (int64_t)os.c * os.h * os.w;
+    const double score_bytes = (double)score_floats * sizeof(float);
+    if (score_floats > ((int64_t)1 << 34) || score_bytes > (double)limit) {
+        char sc[32], lim[32];
+        if (score_floats > ((int64_t)1 << 34))
+            st = err_set(FCN_ERR_NOMEM, "input %dx%d: score map %dx%dx%d "
+                         "(%s) exceeds the limit of 2^34 floats", width,
+                         height, os.c, os.h, os.w,
+                         bytes_str(score_bytes, sc, sizeof sc));
+        else
+            st = err_set(FCN_ERR_NOMEM, "input %dx%d: score map %dx%dx%d "
+                         "(%s) exceeds the memory limit of %s (raise it with "
+                         "--mem-limit)", width, height, os.c, os.h, os.w,
+                         bytes_str(score_bytes, sc, sizeof sc),
+                         bytes_str((double)limit, lim, sizeof lim));
         goto done;
     }
+    p->score_bytes = (size_t)score_bytes;
     /* input rows per score-map row: the score map's row stride */
     p->ystride = m->geom.stride_h < 1 ? 1
                  : m->geom.stride_h > p->shapes[0].h ? p->shapes[0].h
@@ -618,6 +700,7 @@ done:
     mem_free(pl.req);
     mem_free(pl.prev);
     mem_free(pl.masks);
+    mem_free(pl.sets);
     mem_free(seen);
     if (st)
         plan_free(p);

@@ -83,15 +83,24 @@ typedef struct plan {
     size_t arena_floats;    /* activations */
     size_t ws_floats;       /* largest kernel workspace, one thread */
     double work;            /* estimated multiply-adds per run */
+    /* the rest of what the memory limit counts (plan_budget_bytes) */
+    size_t score_bytes;     /* the score map */
+    size_t table_bytes;     /* the band and strip tables above */
 } plan;
 
 /* Plan the model for an input of height x width: threads, memory limit
-** and forced tile (score-map cells; 0: choose) as in fcn_session_options. */
+** and forced tile (score-map cells; 0: choose) as in fcn_session_options.
+** FCN_ERR_NOMEM, before any tiling is tried, when the score map alone
+** exceeds the limit. */
 fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
                      size_t limit, int tile, plan *p);
 void plan_free(plan *p);
 /* Bytes of arena (activations + every thread's workspace). */
 size_t plan_arena_bytes(const plan *p, int threads);
+/* What the memory limit holds: the arena with one thread's workspace,
+** the score map, and the band and strip tables (each further thread's
+** workspace comes on top, as fcn.h says). */
+size_t plan_budget_bytes(const plan *p);
 
 static inline const plan_col *plan_band(const plan *p, int tx)
 {

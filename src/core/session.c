@@ -4,9 +4,11 @@
 ** thread walks the bands, strips and nodes of the plan, computing its
 ** share of each node, with a barrier after each.
 */
+#include <limits.h>
 #include <string.h>
 
 #include "core/session.h"
+#include "kernels/blas.h"
 #include "util/err.h"
 
 #define DEFAULT_MEM_LIMIT ((size_t)512 << 20)
@@ -95,6 +97,9 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
                               const fcn_session_options *opt,
                               fcn_session **out)
 {
+    if (!out)
+        return err_set(FCN_ERR_ARG, "fcn_session_create: out is NULL");
+    *out = NULL;
     fcn_session *s;
     fcn_status st = session_plan(m, height, width, opt, &s);
     if (st)
@@ -106,8 +111,8 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     s->mem = mem_aligned(bytes);
     if (!s->scores || !s->mem) {
         fcn_session_free(s);
-        return err_set(FCN_ERR_NOMEM, "input %dx%d: cannot allocate %.1f MB "
-                       "for activations and workspace and %.1f MB for the "
+        return err_set(FCN_ERR_NOMEM, "input %dx%d: out of memory for %.1f "
+                       "MB of activations and workspace and %.1f MB for the "
                        "score map", width, height, bytes / 1e6, 4e-6 * nsc);
     }
     *out = s;
@@ -135,7 +140,9 @@ void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
     int oh = s->p.shapes[s->m->out_tensor].h;
     *tile_h = s->p.tile_h < oh ? s->p.tile_h : oh;
     *tile_w = s->p.tile_w;
-    *n_tiles = s->p.tiles_y * s->p.tiles_x;
+    /* forced tiles of one cell can make more than an int holds */
+    const int64_t n = (int64_t)s->p.tiles_y * s->p.tiles_x;
+    *n_tiles = n > INT_MAX ? INT_MAX : (int)n;
 }
 
 int fcn_session_layers(const fcn_session *s, fcn_layer_stats *out, int max)
@@ -295,9 +302,23 @@ static void run_team(void *ctx, par *pr)
 static fcn_status run(fcn_session *s, const void *src, int image,
                       fcn_scores *out)
 {
+    /* where the team's threads cannot be created, libgomp exits; where
+    ** OpenBLAS cannot take its buffer per calling thread, it retries
+    ** forever inside the region: both are refused here instead */
+    size_t stacks = par_unmappable(s->threads);
+    if (stacks)
+        return err_set(FCN_ERR_NOMEM, "out of memory: a team of %d threads "
+                       "needs %zu MiB more of thread stacks, which this "
+                       "process cannot map (ulimit -v?); fewer threads need "
+                       "less", s->threads, stacks >> 20);
+    fcn_status st = s->m->blas ? blas_enter(s->threads) : FCN_OK;
+    if (st)
+        return st;
     memset(s->seconds, 0, sizeof(double) * s->m->n_nodes);
     run_ctx c = {s, src, image};
     par_run(s->threads, run_team, &c);
+    if (s->m->blas)
+        blas_leave(s->threads);
     if (out)
         fcn_session_shape(s, out);
     return FCN_OK;

@@ -110,6 +110,9 @@ const layer_weight *attr_weight(op_parse *c, const char *name, int required)
 void attr_window(op_parse *c, win2d *w, int is_conv)
 {
     int k[2] = {0, 0}, s[2] = {1, 1}, p[4] = {0, 0, 0, 0}, d[2] = {1, 1};
+    /* a conv's kernel may be left out (the weight's), but one given is
+    ** checked like a pool's: 0 is not "absent" */
+    const int has_kernel = !is_conv || attr_find(c->L, "kernel") != NULL;
     attr_ints(c, "kernel", 2, k, !is_conv);
     if (!is_conv) {
         s[0] = k[0];
@@ -122,7 +125,7 @@ void attr_window(op_parse *c, win2d *w, int is_conv)
     *w = (win2d){k[0], k[1], s[0], s[1], d[0], d[1], p[0], p[1], p[2], p[3]};
     if (c->st)
         return;
-    if ((!is_conv && (w->kh < 1 || w->kw < 1)) || w->sh < 1 || w->sw < 1 ||
+    if ((has_kernel && (w->kh < 1 || w->kw < 1)) || w->sh < 1 || w->sw < 1 ||
         w->dh < 1 || w->dw < 1 || w->pt < 0 || w->pl < 0 || w->pb < 0 ||
         w->pr < 0)
         c->st = op_fail(c, FCN_ERR_FORMAT, "kernel %dx%d, stride %dx%d, "
@@ -130,11 +133,44 @@ void attr_window(op_parse *c, win2d *w, int is_conv)
                         "positive and padding non-negative", w->kh, w->kw,
                         w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, w->pb,
                         w->pr);
-    else if (!is_conv && (w->pt >= w->kh || w->pb >= w->kh ||
-                          w->pl >= w->kw || w->pr >= w->kw))
-        c->st = op_fail(c, FCN_ERR_FORMAT, "padding %d,%d,%d,%d must be "
-                        "smaller than the %dx%d window", w->pt, w->pl, w->pb,
-                        w->pr, w->kh, w->kw);
+    else if (!is_conv)
+        attr_window_check(c, w);
+}
+
+void attr_window_check(op_parse *c, const win2d *w)
+{
+    if (c->st)
+        return;
+    /* k, d in [1, MEM_MAX_DIM] (attr_ints): the products fit in 64 bits */
+    const int64_t eh = (int64_t)(w->kh - 1) * w->dh + 1,
+                  ew = (int64_t)(w->kw - 1) * w->dw + 1;
+    if (eh > MEM_MAX_DIM || ew > MEM_MAX_DIM) {
+        const int h = eh > MEM_MAX_DIM;
+        c->st = op_fail(c, FCN_ERR_UNSUPPORTED, "dilated kernel (%d-1)*%d+1 "
+                        "= %lld %s exceeds the limit of %d", h ? w->kh : w->kw,
+                        h ? w->dh : w->dw, (long long)(h ? eh : ew),
+                        h ? "rows" : "columns", MEM_MAX_DIM);
+    } else if (w->pt >= eh || w->pb >= eh || w->pl >= ew || w->pr >= ew) {
+        /* wider padding only adds cells that see nothing but padding: a
+        ** tiny file could describe enormous maps */
+        c->st = op_fail(c, FCN_ERR_FORMAT, "padding %d,%d,%d,%d (top, left, "
+                        "bottom, right) must be smaller than the %lldx%lld "
+                        "%s", w->pt, w->pl, w->pb, w->pr, (long long)eh,
+                        (long long)ew, w->dh > 1 || w->dw > 1
+                            ? "dilated kernel" : "window");
+    }
+}
+
+int attr_flag(op_parse *c, const char *key, int def)
+{
+    int v = def;
+    attr_ints(c, key, 1, &v, 0);
+    if (!c->st && v != 0 && v != 1) {
+        c->st = op_fail(c, FCN_ERR_FORMAT, "attribute '%s' is %d (0 or 1)",
+                        key, v);
+        return def;
+    }
+    return v;
 }
 
 void attr_done(op_parse *c)

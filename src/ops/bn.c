@@ -28,9 +28,13 @@ static fcn_status bn_parse(op_parse *c, node *n)
     int64_t cc = g->count;
     if (g->ndim != 1 || !weight_dims_are(b, 1, &cc) ||
         !weight_dims_are(mu, 1, &cc) || !weight_dims_are(var, 1, &cc) ||
-        cc > MEM_MAX_DIM || eps < 0)
+        cc < 1 || cc > MEM_MAX_DIM || eps < 0)
         return op_fail(c, FCN_ERR_FORMAT, "scale, bias, mean and var must be "
-                       "[C] of one size, eps >= 0");
+                       "[C] of one size C in 1..%d (they have %lld, %lld, "
+                       "%lld, %lld values), eps >= 0 (%g)", MEM_MAX_DIM,
+                       (long long)g->count,
+                       (long long)b->count, (long long)mu->count,
+                       (long long)var->count, eps);
     p->c = (int)cc;
     p->scale = floats_copy(NULL, cc);
     p->shift = floats_copy(NULL, cc);

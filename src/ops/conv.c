@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/blas.h"
 #include "kernels/gemm.h"
 #include "ops/conv.h"
 #include "util/err.h"
@@ -15,6 +16,10 @@
 
 _Static_assert(sizeof(conv_plan) <= OP_PLAN_BYTES, "conv_plan fits op_plan");
 
+/* The largest filter (Cin/groups x kh x kw weights): the GEMM's K is an
+** int, and so are the kernels' offsets within one filter. */
+#define CONV_MAX_FILTER ((int64_t)1 << 30)
+
 static fcn_status conv_parse(op_parse *c, node *n)
 {
     conv_param *p = n->param;
@@ -22,9 +27,7 @@ static fcn_status conv_parse(op_parse *c, node *n)
     attr_window(c, &k->win, 1);
     k->groups = 1;
     attr_ints(c, "groups", 1, &k->groups, 0);
-    int flip = 0;
-    attr_ints(c, "flip", 1, &flip, 0);
-    p->flip = flip != 0;
+    p->flip = attr_flag(c, "flip", 0);
     const layer_weight *w = attr_weight(c, "weight", 1),
                        *b = attr_weight(c, "bias", 0);
     if (c->st)
@@ -33,10 +36,12 @@ static fcn_status conv_parse(op_parse *c, node *n)
         w->dims[3] < 1 || w->dims[0] > MEM_MAX_DIM ||
         w->dims[1] > MEM_MAX_DIM || w->dims[2] > 4096 || w->dims[3] > 4096)
         return op_fail(c, FCN_ERR_FORMAT, "weight must be [Cout, Cin/groups, "
-                       "kh, kw] with sizes >= 1");
+                       "kh, kw] with sizes >= 1 (Cout, Cin at most %d, kh, kw "
+                       "at most 4096)", MEM_MAX_DIM);
     if (k->groups < 1 || w->dims[0] % k->groups)
         return op_fail(c, FCN_ERR_FORMAT, "%lld output channels do not split "
                        "into %d groups", (long long)w->dims[0], k->groups);
+    /* an absent kernel is 0 here; a given one is >= 1 (attr_window) */
     if ((k->win.kh && k->win.kh != w->dims[2]) ||
         (k->win.kw && k->win.kw != w->dims[3]))
         return op_fail(c, FCN_ERR_FORMAT, "kernel attribute %dx%d differs "
@@ -45,11 +50,21 @@ static fcn_status conv_parse(op_parse *c, node *n)
     k->cout = (int)w->dims[0];
     k->win.kh = (int)w->dims[2];
     k->win.kw = (int)w->dims[3];
-    int64_t cin = w->dims[1] * k->groups;
-    if (cin > MEM_MAX_DIM)
-        return err_set(FCN_ERR_FORMAT, "layer '%s': too many channels",
-                       c->L->name);
+    attr_window_check(c, &k->win);
+    if (c->st)
+        return c->st;
+    int64_t cin = 0, filter = 0;
+    if (!mem_mul64(w->dims[1], k->groups, &cin) || cin > MEM_MAX_DIM)
+        return op_fail(c, FCN_ERR_FORMAT, "%lld input channels per group x "
+                       "%d groups exceeds the limit of %d channels",
+                       (long long)w->dims[1], k->groups, MEM_MAX_DIM);
     k->cin = (int)cin;
+    if (!mem_mul64(w->dims[1], w->dims[2] * w->dims[3], &filter) ||
+        filter > CONV_MAX_FILTER)
+        return op_fail(c, FCN_ERR_UNSUPPORTED, "filters of %lldx%lldx%lld "
+                       "weights exceed the limit of 2^30",
+                       (long long)w->dims[1], (long long)w->dims[2],
+                       (long long)w->dims[3]);
     if (b && !weight_dims_are(b, 1, &w->dims[0]))
         return op_fail(c, FCN_ERR_FORMAT, "bias has %lld values for %d output "
                        "channels", (long long)b->count, k->cout);
@@ -72,10 +87,10 @@ static int conv_infer(const node *n, const shape *const *in, shape *out,
     out->h = win_out(a.h, w->kh, w->sh, w->dh, w->pt, w->pb, 0);
     out->w = win_out(a.w, w->kw, w->sw, w->dw, w->pl, w->pr, 0);
     if (out->h < 1 || out->w < 1) {
-        snprintf(msg, msz, "%dx%d window does not fit its %dx%d input "
-                 "(padding %d,%d,%d,%d)", (w->kh - 1) * w->dh + 1,
-                 (w->kw - 1) * w->dw + 1, a.h, a.w, w->pt, w->pl, w->pb,
-                 w->pr);
+        snprintf(msg, msz, "%lldx%lld window does not fit its %dx%d input "
+                 "(padding %d,%d,%d,%d)", (long long)(w->kh - 1) * w->dh + 1,
+                 (long long)(w->kw - 1) * w->dw + 1, a.h, a.w, w->pt, w->pl,
+                 w->pb, w->pr);
         return 0;
     }
     return 1;
@@ -241,6 +256,15 @@ static fcn_status conv_prepare(node *n, const op_prepare *c)
         mem_free(p->weight_buf);
         p->weight_buf = NULL;
         k->weight = NULL;
+    }
+    /* the GEMM on the weights as stored, or Winograd's, runs on OpenBLAS:
+    ** opened now, where a failure can still be reported */
+    if ((!p->packed && !dw_applies(k)) || (p->wino && !k->wino_packed)) {
+        fcn_status st = blas_load();
+        if (st)
+            return st;
+        if (c->blas)
+            *c->blas = 1;
     }
     return FCN_OK;
 }

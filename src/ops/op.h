@@ -114,6 +114,8 @@ typedef struct op_prepare {
     const fcn_options *opt;
     int release;   /* weights still in the file mapping may have their
                       pages dropped once copied (mem_release_pages) */
+    int *blas;     /* or NULL: set to 1 by an op whose forward calls BLAS
+                      (it has opened it: blas_load) */
 } op_prepare;
 
 /* A window of an op's output and what its kernel needs for it: written by
@@ -179,8 +181,16 @@ const char *attr_str(op_parse *c, const char *key, const char *def);
 const layer_attr *attr_find(const layer *L, const char *key);
 const layer_weight *attr_weight(op_parse *c, const char *name, int required);
 /* The window attributes (kernel, stride, pad; dilation for convs; a pool's
-** stride defaults to its kernel) into w, checked. */
+** stride defaults to its kernel) into w, checked: every size >= 1, padding
+** >= 0 (a conv's absent kernel stays 0 until its weight gives it; a given
+** one must be >= 1). Pools also get attr_window_check. */
 void attr_window(op_parse *c, win2d *w, int is_conv);
+/* The limits of a window whose kernel is known (docs/model-format.md,
+** "Limits and validation"): the dilated kernel (k-1)*d+1 at most
+** MEM_MAX_DIM per axis, each side's padding smaller than it. */
+void attr_window_check(op_parse *c, const win2d *w);
+/* A 0/1 attribute (def when absent); any other value is refused. */
+int attr_flag(op_parse *c, const char *key, int def);
 /* Fails on any attribute or weight no parse consumed. */
 void attr_done(op_parse *c);
 /* A failure message for the layer: "layer '<name>' (<op>): <fmt ...>". */

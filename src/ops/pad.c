@@ -5,6 +5,12 @@
 
 #include "ops/op.h"
 
+/* The most a Pad op adds on one side: the largest kernel a model.bin can
+** hold (a Conv weight's kh, kw). A Pad stands for the padding of the
+** window op after it; anything wider only adds cells that see nothing
+** but the padding value (docs/model-format.md, "Limits and validation"). */
+#define PAD_MAX 4096
+
 typedef struct pad_param {
     int pt, pl, pb, pr;
     float value;
@@ -16,6 +22,13 @@ static fcn_status pad_parse(op_parse *c, node *n)
     int v[4] = {0, 0, 0, 0};
     attr_ints(c, "pad", 4, v, 1);
     *p = (pad_param){v[0], v[1], v[2], v[3], attr_float(c, "value", 0.0f)};
+    if (c->st)
+        return c->st;
+    for (int i = 0; i < 4; i++)
+        if (v[i] < 0 || v[i] > PAD_MAX)
+            return op_fail(c, FCN_ERR_FORMAT, "padding %d,%d,%d,%d (top, "
+                           "left, bottom, right): each must be 0 to %d",
+                           v[0], v[1], v[2], v[3], PAD_MAX);
     return FCN_OK;
 }
 
@@ -23,14 +36,14 @@ static int pad_infer(const node *n, const shape *const *in, shape *out,
                      char *msg, size_t msz)
 {
     const pad_param *p = n->param;
-    *out = *in[0];
-    out->h = in[0]->h + p->pt + p->pb;
-    out->w = in[0]->w + p->pl + p->pr;
-    if (out->h < 1 || out->w < 1 || out->h > MEM_MAX_DIM ||
-        out->w > MEM_MAX_DIM) {
-        snprintf(msg, msz, "padding gives a %dx%d map", out->h, out->w);
+    const int64_t h = (int64_t)in[0]->h + p->pt + p->pb,
+                  w = (int64_t)in[0]->w + p->pl + p->pr;
+    if (h > MEM_MAX_DIM || w > MEM_MAX_DIM) {
+        snprintf(msg, msz, "padding gives a %lldx%lld map (at most %d a "
+                 "side)", (long long)h, (long long)w, MEM_MAX_DIM);
         return 0;
     }
+    *out = (shape){in[0]->c, (int)h, (int)w};
     return 1;
 }
 

@@ -9,12 +9,14 @@
 */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ops/op.h"
 
 typedef struct pool_param {
     win2d win;              /* dilation 1 */
     int ceil_mode, count_include_pad;
+    int c;                  /* channels (set at load; 0: unknown) */
 } pool_param;
 
 static fcn_status pool_parse(op_parse *c, node *n)
@@ -22,11 +24,11 @@ static fcn_status pool_parse(op_parse *c, node *n)
     pool_param *p = n->param;
     attr_window(c, &p->win, 0);
     p->win.dh = p->win.dw = 1;
-    attr_ints(c, "ceil_mode", 1, &p->ceil_mode, 0);
+    p->ceil_mode = attr_flag(c, "ceil_mode", 0);
     p->count_include_pad = 1;
     if (n->op == OP_AVGPOOL)
-        attr_ints(c, "count_include_pad", 1, &p->count_include_pad, 0);
-    return FCN_OK;
+        p->count_include_pad = attr_flag(c, "count_include_pad", 1);
+    return c->st;
 }
 
 static int pool_infer(const node *n, const shape *const *in, shape *out,
@@ -59,6 +61,7 @@ static fcn_status global_to_window(const op_convert *c, node *n, int max)
 {
     pool_param *p = n->param;
     const shape in = c->in[0];
+    p->c = in.c;
     if (c->opt->gap_mode == FCN_GAP_LOCAL || (in.h == 1 && in.w == 1)) {
         n->alias = 1;
         return FCN_OK;
@@ -74,9 +77,10 @@ static fcn_status global_to_window(const op_convert *c, node *n, int max)
 /* A window covering the whole trained map is a global pool. */
 static fcn_status pool_to_fcn(const op_convert *c, node *n)
 {
-    const pool_param *p = n->param;
+    pool_param *p = n->param;
     const win2d *w = &p->win;
     const shape in = c->in[0], out = c->out;
+    p->c = in.c;  /* for the work estimate of plan */
     if (out.h == 1 && out.w == 1 && w->kh == in.h && w->kw == in.w &&
         !w->pt && !w->pl && !w->pb && !w->pr && (in.h > 1 || in.w > 1))
         return global_to_window(c, n, n->op == OP_MAXPOOL);
@@ -153,12 +157,361 @@ static void pool_row(const pool_param *p, int max, const view *in,
     }
 }
 
+/* ---- large windows: separable, work independent of the window ----
+**
+** Above POOL_BIG_TAPS taps a window is pooled as a pass along each input
+** row (into R: one value per input row and output column) and a pass down
+** the columns of R. Each pass is van Herk / Gil-Werman's: the axis is cut
+** into blocks of k (the window's size) on the map's grid (block j starts at
+** j*k - pad), so a window (at most k long) meets at most two blocks and is
+** the suffix S of the first (computed backwards, up front) and the prefix P
+** of the second (running forwards): a few operations per element and pass,
+** whatever the window. Max is exact and ties resolve as in the direct loop
+** (the first in row-major order: S keeps the earlier of equals, P only a
+** larger value, S wins ties; NaN is skipped), so results equal the direct
+** loop's bit for bit, +0/-0 included. Sums are in double over at most two
+** blocks next to the window: they differ from the direct float sum by
+** rounding only, and as the blocks sit on the map's grid every output is
+** summed in the same order whatever the tiling or the thread count. Pools
+** of up to 64 taps (2x2, 3x3, a 7x7 global pool) keep the direct loop. */
+
+#define POOL_BIG_TAPS 64
+#define POOL_LANES 64   /* columns of R per block of the column pass */
+
+typedef struct pool_plan {
+    int big, threads;
+    int64_t rows, cols, out_w;   /* what the workspace holds */
+    size_t per_thread;           /* floats of one thread's workspace */
+} pool_plan;
+
+/* One axis of a window op's output window: outputs o0 .. o0+n-1 (of the
+** whole map), window k, stride s, padding p before, map size N; [A, B):
+** the inputs they read. */
+typedef struct axis1 {
+    int64_t o0, A, B;
+    int n, k, s, p, N;
+} axis1;
+
+static axis1 axis_make(int o0, int n, int k, int s, int p, int N)
+{
+    axis1 g = {o0, 0, 0, n, k, s, p, N};
+    int64_t u0 = (int64_t)o0 * s - p, u1 = (int64_t)(o0 + n - 1) * s - p + k;
+    g.A = u0 < 0 ? 0 : u0;
+    g.B = u1 < N ? u1 : N;
+    return g;
+}
+
+/* Output j's inputs [*a, *b), clipped to the map. */
+static void axis_win(const axis1 *g, int j, int64_t *a, int64_t *b)
+{
+    int64_t u = (g->o0 + j) * g->s - g->p;
+    *a = u < 0 ? 0 : u;
+    *b = u + g->k < g->N ? u + g->k : g->N;
+}
+
+/* Start of the block of input i (i >= 0, so i + p >= 0). */
+static int64_t axis_block(const axis1 *g, int64_t i)
+{
+    return (i + g->p) / g->k * g->k - g->p;
+}
+
+/* How window [a, b) is made: 2: S[a] then P[b-1] (it meets two blocks);
+** 1: P[b-1] (it begins its block, or the map); 0: S[a] (it ends its block
+** or the map: a window of k that begins neither inside a block ends it). */
+static int axis_case(const axis1 *g, int64_t a, int64_t b)
+{
+    int64_t bs = axis_block(g, a);
+    if (axis_block(g, b - 1) != bs)
+        return 2;
+    return a == (bs > 0 ? bs : 0) ? 1 : 0;
+}
+
+/* Divisor of output j along the axis: with count_include_pad the window
+** clipped to the padded map (pe: padding after), else to the map. */
+static double axis_count(const axis1 *g, int j, int pe, int cip)
+{
+    int64_t u = (g->o0 + j) * g->s - g->p, a, b;
+    if (cip) {
+        b = u + g->k < (int64_t)g->N + pe ? u + g->k : (int64_t)g->N + pe;
+        return (double)(b - u);
+    }
+    axis_win(g, j, &a, &b);
+    return (double)(b - a);
+}
+
+/* Row pass of max: x[i - A] is input i of the row; y[j] output j; s: B - A
+** floats. */
+static void max_line(const axis1 *g, const float *x, float *s, float *y)
+{
+    const int64_t A = g->A, B = g->B;
+    for (int64_t e = B; e > A;) {
+        int64_t lo = axis_block(g, e - 1);
+        lo = lo > A ? lo : A;
+        float m = -INFINITY;
+        for (int64_t i = e - 1; i >= lo; i--) {
+            m = x[i - A] >= m ? x[i - A] : m;
+            s[i - A] = m;
+        }
+        e = lo;
+    }
+    int64_t i = A, nb = axis_block(g, A) + g->k;
+    float P = -INFINITY;
+    for (int j = 0; j < g->n; j++) {
+        int64_t a, b;
+        axis_win(g, j, &a, &b);
+        for (; i < b; i++) {
+            if (i == nb) {
+                P = -INFINITY;
+                nb += g->k;
+            }
+            P = x[i - A] > P ? x[i - A] : P;
+        }
+        if (a >= b) {
+            y[j] = -INFINITY;
+            continue;
+        }
+        const int c = axis_case(g, a, b);
+        const float S = s[a - A];
+        y[j] = c == 2 ? (P > S ? P : S) : c == 1 ? P : S;
+    }
+}
+
+/* Row pass of sums, in double. */
+static void sum_line(const axis1 *g, const float *x, double *s, double *y)
+{
+    const int64_t A = g->A, B = g->B;
+    for (int64_t e = B; e > A;) {
+        int64_t lo = axis_block(g, e - 1);
+        lo = lo > A ? lo : A;
+        double m = 0.0;
+        for (int64_t i = e - 1; i >= lo; i--) {
+            m += x[i - A];
+            s[i - A] = m;
+        }
+        e = lo;
+    }
+    int64_t i = A, nb = axis_block(g, A) + g->k;
+    double P = 0.0;
+    for (int j = 0; j < g->n; j++) {
+        int64_t a, b;
+        axis_win(g, j, &a, &b);
+        for (; i < b; i++) {
+            if (i == nb) {
+                P = 0.0;
+                nb += g->k;
+            }
+            P += x[i - A];
+        }
+        if (a >= b) {
+            y[j] = 0.0;
+            continue;
+        }
+        const int c = axis_case(g, a, b);
+        const double S = s[a - A];
+        y[j] = c == 2 ? S + P : c == 1 ? P : S;
+    }
+}
+
+/* Column pass of max over lanes [l0, l0 + nl) of R (rows B - A, ow
+** apart): S (rows x nl) up front, P running; output row j at y(j) + l0. */
+static void max_cols(const axis1 *g, const float *R, int64_t ow, int l0,
+                     int nl, float *S, const view *out, int c)
+{
+    const int64_t A = g->A, B = g->B;
+    for (int64_t e = B; e > A;) {
+        int64_t lo = axis_block(g, e - 1);
+        lo = lo > A ? lo : A;
+        memcpy(S + (e - 1 - A) * nl, R + (e - 1 - A) * ow + l0,
+               sizeof(float) * nl);
+        for (int64_t i = e - 2; i >= lo; i--) {
+            const float *r = R + (i - A) * ow + l0, *t = S + (i + 1 - A) * nl;
+            float *d = S + (i - A) * nl;
+            for (int l = 0; l < nl; l++)
+                d[l] = r[l] >= t[l] ? r[l] : t[l];
+        }
+        e = lo;
+    }
+    float P[POOL_LANES];
+    int64_t i = A, nb = axis_block(g, A) + g->k;
+    for (int j = 0; j < g->n; j++) {
+        int64_t a, b;
+        axis_win(g, j, &a, &b);
+        for (; i < b; i++) {
+            const float *r = R + (i - A) * ow + l0;
+            if (i == A || i == nb) {
+                memcpy(P, r, sizeof(float) * nl);
+                nb += i == nb ? g->k : 0;
+                continue;
+            }
+            for (int l = 0; l < nl; l++)
+                P[l] = r[l] > P[l] ? r[l] : P[l];
+        }
+        float *y = view_row(out, c, j) + l0;
+        if (a >= b) {
+            for (int l = 0; l < nl; l++)
+                y[l] = -INFINITY;
+            continue;
+        }
+        const int k = axis_case(g, a, b);
+        const float *s = S + (a - A) * nl;
+        for (int l = 0; l < nl; l++)
+            y[l] = k == 2 ? (P[l] > s[l] ? P[l] : s[l]) : k == 1 ? P[l] : s[l];
+    }
+}
+
+/* Column pass of sums, then the division: cw[l] is lane l's divisor along
+** the row, the row's own along the column (pe: padding after). */
+static void sum_cols(const axis1 *g, const double *R, int64_t ow, int l0,
+                     int nl, double *S, const double *cw, int pe, int cip,
+                     const view *out, int c)
+{
+    const int64_t A = g->A, B = g->B;
+    for (int64_t e = B; e > A;) {
+        int64_t lo = axis_block(g, e - 1);
+        lo = lo > A ? lo : A;
+        memcpy(S + (e - 1 - A) * nl, R + (e - 1 - A) * ow + l0,
+               sizeof(double) * nl);
+        for (int64_t i = e - 2; i >= lo; i--) {
+            const double *r = R + (i - A) * ow + l0, *t = S + (i + 1 - A) * nl;
+            double *d = S + (i - A) * nl;
+            for (int l = 0; l < nl; l++)
+                d[l] = r[l] + t[l];
+        }
+        e = lo;
+    }
+    double P[POOL_LANES];
+    int64_t i = A, nb = axis_block(g, A) + g->k;
+    for (int j = 0; j < g->n; j++) {
+        int64_t a, b;
+        axis_win(g, j, &a, &b);
+        for (; i < b; i++) {
+            const double *r = R + (i - A) * ow + l0;
+            if (i == A || i == nb) {
+                memcpy(P, r, sizeof(double) * nl);
+                nb += i == nb ? g->k : 0;
+                continue;
+            }
+            for (int l = 0; l < nl; l++)
+                P[l] += r[l];
+        }
+        float *y = view_row(out, c, j) + l0;
+        const double ch = axis_count(g, j, pe, cip);
+        if (a >= b) {
+            for (int l = 0; l < nl; l++)
+                y[l] = 0.0f;
+            continue;
+        }
+        const int k = axis_case(g, a, b);
+        const double *s = S + (a - A) * nl;
+        for (int l = 0; l < nl; l++) {
+            double v = k == 2 ? s[l] + P[l] : k == 1 ? P[l] : s[l];
+            y[l] = (float)(v / (ch * cw[l]));
+        }
+    }
+}
+
+/* The separable pool of one window: rows sizes checked against the plan. */
+static int big_fits(const pool_plan *pp, const axis1 *gy, const axis1 *gx,
+                    int out_w)
+{
+    return gy->B - gy->A <= pp->rows && gx->B - gx->A <= pp->cols &&
+           out_w <= pp->out_w;
+}
+
+static void big_forward(const pool_param *p, int max, const pool_plan *pp,
+                        const view *in, const view *out, float *ws,
+                        const axis1 *gy, const axis1 *gx, par *pr)
+{
+    const int64_t ow = out->w, nr = gy->B - gy->A;
+    const int lanes = out->w < POOL_LANES ? out->w : POOL_LANES;
+    /* this thread's workspace, 64-byte aligned (16 floats of slack) */
+    uintptr_t at = (uintptr_t)(ws + (size_t)pr->ith * pp->per_thread);
+    float *base = (float *)((at + 63) & ~(uintptr_t)63);
+    const size_t E = max ? 1 : 2;  /* floats per value */
+    float *R = base, *S = R + E * nr * ow, *line = S + E * nr * lanes;
+    double cw[POOL_LANES];
+    int64_t c0, c1;
+    par_range(pr, out->c, &c0, &c1);
+    for (int c = (int)c0; c < c1; c++) {
+        const float *x = in->p + (int64_t)c * in->ps;
+        for (int64_t yy = gy->A; yy < gy->B; yy++) {
+            const float *row = x + (yy - in->y0) * in->rs + (gx->A - in->x0);
+            if (max)
+                max_line(gx, row, line, R + (yy - gy->A) * ow);
+            else
+                sum_line(gx, row, (double *)line,
+                         (double *)R + (yy - gy->A) * ow);
+        }
+        for (int l0 = 0; l0 < out->w; l0 += lanes) {
+            const int nl = out->w - l0 < lanes ? out->w - l0 : lanes;
+            if (max) {
+                max_cols(gy, R, ow, l0, nl, S, out, c);
+                continue;
+            }
+            for (int l = 0; l < nl; l++)
+                cw[l] = axis_count(gx, l0 + l, p->win.pr,
+                                   p->count_include_pad);
+            sum_cols(gy, (const double *)R, ow, l0, nl, (double *)S, cw,
+                     p->win.pb, p->count_include_pad, out, c);
+        }
+    }
+}
+
+/* Workspace and work of a window of out_h x out_w: the separable path
+** above POOL_BIG_TAPS taps (R, S and a row of scratch per thread; rows and
+** columns read at most the map's, MEM_MAX_DIM), else none. Work counts the
+** direct loop's outputs, as for ops without a plan, so that the tiling of
+** models with small pools stays as it was. */
+static void pool_plan_op(const node *n, int out_h, int out_w, int threads,
+                         op_plan *op)
+{
+    const pool_param *p = n->param;
+    const win2d *w = &p->win;
+    pool_plan *pp = (pool_plan *)op->data;
+    const double C = p->c > 0 ? p->c : 1;
+    memset(pp, 0, sizeof *pp);
+    op->ws_floats = 0;
+    op->work = (double)out_h * out_w * C;
+    if ((int64_t)w->kh * w->kw <= POOL_BIG_TAPS)
+        return;
+    int64_t rows = (int64_t)(out_h - 1) * w->sh + w->kh,
+            cols = (int64_t)(out_w - 1) * w->sw + w->kw;
+    rows = rows < MEM_MAX_DIM ? rows : MEM_MAX_DIM;
+    cols = cols < MEM_MAX_DIM ? cols : MEM_MAX_DIM;
+    const int lanes = out_w < POOL_LANES ? out_w : POOL_LANES;
+    const size_t E = n->op == OP_MAXPOOL ? 1 : 2;
+    pp->big = 1;
+    pp->threads = threads;
+    pp->rows = rows;
+    pp->cols = cols;
+    pp->out_w = out_w;
+    pp->per_thread = (E * (size_t)rows * ((size_t)out_w + lanes) +
+                      E * (size_t)cols + 16 + 15) & ~(size_t)15;
+    op->ws_floats = pp->per_thread * threads;
+    op->work = C * ((double)rows * (3.0 * cols + 4.0 * out_w) +
+                    (double)out_h * out_w);
+}
+
 static void pool_forward(const node *n, const op_run *r, par *pr)
 {
     const pool_param *p = n->param;
     const win2d *w = &p->win;
     const view *in = &r->in[0], *out = r->out;
     const int H = in->H, max = n->op == OP_MAXPOOL;
+    const pool_plan *pp = r->plan ? (const pool_plan *)r->plan->data : NULL;
+    if (pp && pp->big && r->ws) {
+        axis1 gy = axis_make(out->y0, out->h, w->kh, w->sh, w->pt, in->H),
+              gx = axis_make(out->x0, out->w, w->kw, w->sw, w->pl, in->W);
+        if (big_fits(pp, &gy, &gx, out->w)) {
+            /* the threads the workspace was planned for share the
+            ** channels; any more wait */
+            par q = *pr;
+            q.nth = q.nth < pp->threads ? q.nth : pp->threads;
+            if (q.ith < q.nth)
+                big_forward(p, max, pp, in, out, r->ws, &gy, &gx, &q);
+            return;
+        }
+    }
     int64_t c0, c1;
     par_range(pr, out->c, &c0, &c1);
     for (int c = (int)c0; c < c1; c++) {
@@ -192,7 +545,7 @@ static void pool_stats(const node *n, shape in, fcn_layer_stats *st)
 #define POOL_DEF                                                             \
     .min_in = 1, .max_in = 1, .param_size = sizeof(pool_param),              \
     .parse = pool_parse, .infer = pool_infer, .window = pool_window,         \
-    .to_fcn = pool_to_fcn, .forward = pool_forward,                          \
+    .to_fcn = pool_to_fcn, .plan = pool_plan_op, .forward = pool_forward,   \
     .describe = pool_describe, .stats = pool_stats
 
 const op_def op_maxpool = {POOL_DEF};

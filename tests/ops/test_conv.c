@@ -101,8 +101,8 @@ static void make_conv(const conv_case *c, const conv_data *d, int wino,
     }
     fcn_options po = {FCN_GAP_WINDOW,
                       wino ? FCN_WINOGRAD_ALWAYS : FCN_WINOGRAD_NEVER,
-                      pack ? FCN_GEMM_AUTO : FCN_GEMM_BLAS};
-    op_prepare pc = {&po, 0};
+                      pack ? FCN_GEMM_AUTO : FCN_GEMM_BLAS, 0};
+    op_prepare pc = {&po, 0, NULL};
     if (!st)
         st = op_get(OP_CONV)->prepare(n, &pc);
     CHECK(st == FCN_OK && done, "conv: building the node: %s",
@@ -348,9 +348,10 @@ static void fixed_cases(void)
         /* direct 1x1 grouped, blocks and shared */
         cc(8, 6, 110, 120, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 2, ACT_LEAKY, 1),
         cc(9, 201, 5, 6, 1, 1, 1, 1, 2, 3, 0, 0, 0, 0, 3, ACT_CLIP, 1),
-        /* 1x1 but not direct: stride 2, or padded */
+        /* 1x1 but not direct: stride 2, or 1x2 (a 1x1 kernel cannot be
+        ** padded: padding must be smaller than the kernel) */
         cc(5, 7, 21, 20, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
-        cc(5, 7, 11, 10, 1, 1, 1, 1, 1, 1, 1, 0, 2, 1, 1, ACT_NONE, 1),
+        cc(5, 7, 11, 10, 1, 1, 1, 2, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
         /* im2col blocks, small K (27: block 4096), N=18496: 5 blocks */
         cc(3, 8, 136, 136, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, ACT_RELU, 1),
         /* im2col blocks, large K (576: block 224), N=784: 4 blocks */
@@ -388,8 +389,8 @@ static void fixed_cases(void)
         cc(3, 8, 64, 64, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3, 1, ACT_RELU, 1),
         /* kernel == input (dense head as conv), N = 1 */
         cc(8, 100, 5, 5, 5, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, ACT_NONE, 1),
-        /* padding larger than the kernel: outputs entirely in the padding */
-        cc(3, 5, 4, 4, 3, 3, 1, 1, 1, 1, 4, 3, 4, 5, 1, ACT_MUL, 1),
+        /* padding up to the kernel: border outputs see one input pixel */
+        cc(3, 5, 4, 4, 3, 3, 1, 1, 1, 1, 2, 2, 1, 2, 1, ACT_MUL, 1),
         /* dilation 3, stride 3, asymmetric pads */
         cc(5, 10, 31, 29, 3, 4, 3, 2, 3, 2, 2, 0, 0, 3, 1, ACT_TANH, 1),
         /* 1x1 input */
@@ -412,8 +413,11 @@ static void fixed_cases(void)
     /* true-convolution kernels, and a BatchNorm folded in (with and
     ** without an activation after it) */
     for (int i = 0; i < 6; i++) {
-        conv_case c = cc(3 + i, 5 + 2 * i, 12 + i, 9 + 2 * i, 1 + i % 3,
-                         3 - i % 3, 1 + i % 2, 1, 1, 1, i % 2, 1, 0, i % 3, 1,
+        /* padding stays below the kernel */
+        const int kh = 1 + i % 3, kw = 3 - i % 3;
+        conv_case c = cc(3 + i, 5 + 2 * i, 12 + i, 9 + 2 * i, kh, kw,
+                         1 + i % 2, 1, 1, 1, kh > 1 ? i % 2 : 0, kw > 1, 0,
+                         i % 3 < kw ? i % 3 : 0, 1,
                          i % 2 ? ACT_RELU : ACT_NONE, i % 3 != 0);
         c.flip = i < 3;
         c.bn = i >= 2;
@@ -487,11 +491,11 @@ static conv_case random_case(int i)
     } else if (pk == 1) { /* symmetric "same"-like */
         c.pt = c.pb = (keh - 1) / 2;
         c.pl = c.pr = (kew - 1) / 2;
-    } else { /* arbitrary, possibly asymmetric, up to the kernel */
-        c.pt = irand(0, keh);
-        c.pb = irand(0, keh);
-        c.pl = irand(0, kew);
-        c.pr = irand(0, kew);
+    } else { /* arbitrary, possibly asymmetric, below the kernel */
+        c.pt = irand(0, keh - 1);
+        c.pb = irand(0, keh - 1);
+        c.pl = irand(0, kew - 1);
+        c.pr = irand(0, kew - 1);
     }
     int hmax = irand(0, 7) == 0 ? 140 : 24;
     int hmin_h = keh - c.pt - c.pb, hmin_w = kew - c.pl - c.pr;
