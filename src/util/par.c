@@ -20,8 +20,11 @@
 ** default spin count, can spin for milliseconds: ResNet-18 224 at 2
 ** threads beside two busy processes was 20x slower than alone).
 */
-#define _DEFAULT_SOURCE /* syscall() */
+#define _DEFAULT_SOURCE /* syscall(), MAP_ANONYMOUS, MAP_NORESERVE */
 #include <omp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #if defined(__linux__)
@@ -175,6 +178,53 @@ void par_barrier(const par *p)
     while (atomic_load(&t->gen) == g)
         wait_on(&t->gen, g);
     atomic_fetch_sub(&t->sleepers, 1);
+}
+
+/* The stack libgomp gives a thread: OMP_STACKSIZE (GOMP_STACKSIZE), a
+** number with an optional B, K, M or G (K by default), else the default
+** of the threads library (glibc: RLIMIT_STACK, 8 MiB on Debian). */
+static size_t stack_bytes(void)
+{
+    const char *env = getenv("OMP_STACKSIZE");
+    if (!env)
+        env = getenv("GOMP_STACKSIZE");
+    char *end;
+    unsigned long long v = env ? strtoull(env, &end, 10) : 0;
+    if (v > 0) {
+        while (*end == ' ')
+            end++;
+        int shift = *end == 'B' || *end == 'b'   ? 0
+                    : *end == 'M' || *end == 'm' ? 20
+                    : *end == 'G' || *end == 'g' ? 30
+                                                 : 10;
+        return v < (1ull << (40 - shift)) ? (size_t)(v << shift)
+                                          : (size_t)1 << 40;
+    }
+    size_t n = 0;
+    pthread_attr_t a;
+    if (pthread_attr_init(&a) == 0) {
+        pthread_attr_getstacksize(&a, &n);
+        pthread_attr_destroy(&a);
+    }
+    return n ? n : (size_t)8 << 20;
+}
+
+size_t par_unmappable(int threads)
+{
+    /* the team this thread's pool has started (libgomp keeps one pool per
+    ** thread that opens regions); inside an active region, a team of one */
+    static _Thread_local int started = 1;
+    if (threads <= started || omp_in_parallel())
+        return 0;
+    const size_t per = stack_bytes() + ((size_t)64 << 10), /* guard, TLS */
+                 need = (size_t)(threads - started) * per;
+    void *p = mmap(NULL, need, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return need;
+    munmap(p, need);
+    started = threads;
+    return 0;
 }
 
 int par_default_threads(void) { return omp_get_max_threads(); }

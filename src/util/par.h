@@ -19,6 +19,7 @@
 #define FCN_UTIL_PAR_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct par_team par_team;
@@ -37,6 +38,14 @@ void par_range(const par *p, int64_t n, int64_t *lo, int64_t *hi);
 int par_first(par *p, int n);
 int par_next(par *p, int n);
 void par_barrier(const par *p);
+
+/* 0 where a team of `threads` can start, else the bytes of thread stacks
+** that cannot be mapped: libgomp exits the process where it cannot create
+** a thread ("Thread creation failed", e.g. under ulimit -v), so a caller
+** checks first. Only threads this calling thread's OpenMP pool has not
+** started yet count (it keeps them); the check is a probe, not a
+** reservation. */
+size_t par_unmappable(int threads);
 
 /* The thread count OpenMP would use by default (all cores). */
 int par_default_threads(void);
