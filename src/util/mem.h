@@ -1,7 +1,9 @@
 /*
 ** mem.h: every allocation of the library goes through these functions, so
-** that allocation failure has one path (and, later, one hook), and so that
-** size arithmetic is checked before anything is allocated.
+** that allocation failure has one path and one hook (fcn_set_allocator,
+** include/fcn.h), and so that size arithmetic is checked before anything is
+** allocated. Never malloc/free directly: a block from here carries a
+** header and must go back through mem_free.
 */
 #ifndef FCN_UTIL_MEM_H
 #define FCN_UTIL_MEM_H
@@ -12,9 +14,10 @@
 #define MEM_MAX_DIM (1 << 20)            /* any one tensor dimension */
 #define MEM_MAX_ELEMS ((int64_t)1 << 40) /* any one tensor, in floats */
 
-void *mem_alloc(size_t n);              /* NULL on failure; n == 0: 1 byte */
-void *mem_calloc(size_t n, size_t size);
-void *mem_realloc(void *p, size_t n);   /* NULL on failure (p kept) */
+void *mem_alloc(size_t n);              /* 16-aligned; NULL on failure */
+void *mem_calloc(size_t n, size_t size); /* zeroed; NULL on overflow too */
+void *mem_realloc(void *p, size_t n);   /* 16-aligned; NULL on failure (p
+                                           kept); a copy, never in place */
 void *mem_aligned(size_t n);            /* 64-byte aligned; free with mem_free */
 void mem_free(void *p);                 /* accepts NULL */
 
