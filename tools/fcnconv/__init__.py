@@ -12,13 +12,18 @@ each is optional: input_size (C, H, W), mean, std, scale, bgr, name, labels
 Modules:
   modelbin      write and read model.bin (docs/model-format.md)
   window        window arithmetic shared by the converters
+  validate      fcn's loader rules (ranges, weights, shapes at the trained
+                size, geometry): convert() checks every model with them, so
+                nothing fcn would refuse is ever written
   onnx_src, keras_src, darknet_src   one source kind each
 
 Every source module has the same shape: `convert(path, options) -> Model`,
 and a dispatch table (Handlers) from the source's op types, layer classes or
 section kinds to the converter methods that translate them. A source module
 raises ConvertError with a one-line message for anything it cannot translate
-(naming the op or layer, its node name, and what is supported). The
+(naming the op or layer, its node name, and what is supported); values out of
+the range fcn accepts are refused with validate's rules, early in the front
+end (with the source's names) and again on the finished model. The
 converters translate the classifier faithfully; the FCN conversion itself is
 done by fcn's loader.
 """
@@ -68,6 +73,8 @@ def convert(path, options):
                            "model.json or .cfg)" % path)
     model = src.convert(path, options)
     apply_overrides(model, options)
+    from .validate import check_model
+    check_model(model, path)
     return model
 
 
@@ -92,5 +99,8 @@ def apply_overrides(model, options):
     if getattr(options, "name", None):
         model.meta["name"] = options.name
     if getattr(options, "labels", None):
-        with open(options.labels) as f:
-            model.labels = [ln.strip() for ln in f if ln.strip()]
+        try:
+            with open(options.labels, encoding="utf-8") as f:
+                model.labels = [ln.strip() for ln in f if ln.strip()]
+        except UnicodeDecodeError:
+            raise ConvertError("--labels %s: not UTF-8 text" % options.labels)

@@ -42,6 +42,7 @@ import struct
 import numpy as np
 
 from . import ConvertError, Handlers
+from . import validate
 from .modelbin import Model
 from .window import window_out
 
@@ -231,6 +232,12 @@ def _bn_fold(scales, mean, var, where):
     return s, -mean * s
 
 
+# The largest 1x1 channel-selection weight a [shortcut] may need (floats):
+# far more than any real network's, and bounded so that a small cfg cannot
+# make the converter allocate gigabytes.
+MAX_SELECTION = 1 << 26
+
+
 # Section kind -> _Converter method of pass 1, (self, section, input shape,
 # earlier shapes) -> (output shape, weight count), and of pass 2, (self,
 # section, layer name, input _Layer) -> output tensor.
@@ -253,6 +260,9 @@ class _Converter:
         if h < 1 or w < 1 or c < 1:
             raise ConvertError("%s: %s: width, height and channels must be given (>= 1); "
                                "only image classifiers are supported" % (self.cfg, net.where()))
+        where = "%s: %s" % (self.cfg, net.where())
+        validate.check_dim(where, "height", h, 1, validate.MAX_INPUT[1])
+        validate.check_dim(where, "width", w, 1, validate.MAX_INPUT[2])
         if c not in (1, 3):
             raise ConvertError("%s: %s: channels=%d (fcn models take 1 or 3)" % (
                 self.cfg, net.where(), c))
@@ -273,9 +283,7 @@ class _Converter:
                 cur, n = PLAN[kind](self, sec, cur, shapes)
             except ConvertError as e:
                 raise ConvertError("%s: %s" % (self.cfg, e))
-            if min(cur) < 1:
-                raise ConvertError("%s: %s: output would be %dx%dx%d at the trained size" % (
-                    self.cfg, sec.where(), cur[0], cur[1], cur[2]))
+            validate.check_shape("%s: %s" % (self.cfg, sec.where()), cur)
             shapes.append(cur)
             sec.nweights = n
             need += n
@@ -307,9 +315,10 @@ class _Converter:
         padding = sec.int("padding", 0)
         if sec.int("pad", 0):
             padding = size // 2
-        if n < 1 or size < 1 or stride < 1 or groups < 1 or padding < 0:
-            raise ConvertError("%s: filters=%d size=%d stride=%d groups=%d padding=%d" % (
-                sec.where(), n, size, stride, groups, padding))
+        validate.check_dim(sec.where(), "filters", n)
+        validate.check_dim(sec.where(), "groups", groups)
+        validate.check_window(sec.where(), (size, size), (stride, stride))
+        validate.check_pads(sec.where(), [padding] * 4, (size, size))
         if c % groups or n % groups:
             raise ConvertError("%s: %d input channels and %d filters do not split into "
                                "%d groups" % (sec.where(), c, n, groups))
@@ -331,12 +340,11 @@ class _Converter:
 
     @PLAN.on("connected")
     def shape_connected(self, sec, cur, shapes):
-        out = sec.int("output", 1)
-        if out < 1:
-            raise ConvertError("%s: output=%d" % (sec.where(), out))
+        out = validate.check_dim(sec.where(), "output", sec.int("output", 1))
         _refuse_options(sec, "dontload", "dontloadscales")
         _activation(sec, "logistic")
-        k = cur[0] * cur[1] * cur[2]
+        k = validate.check_dim(sec.where(), "inputs (%dx%dx%d)" % cur,
+                               cur[0] * cur[1] * cur[2])
         sec.p = dict(out=out, inputs=k, bn=sec.int("batch_normalize", 0) != 0)
         return (out, 1, 1), out * k + out + (3 * out if sec.p["bn"] else 0)
 
@@ -346,9 +354,8 @@ class _Converter:
         stride = sec.int("stride", 1)
         size = sec.int("size", stride)
         padding = sec.int("padding", size - 1)
-        if size < 1 or stride < 1 or padding < 0:
-            raise ConvertError("%s: size=%d stride=%d padding=%d" % (
-                sec.where(), size, stride, padding))
+        validate.check_window(sec.where(), (size, size), (stride, stride), pool=True)
+        validate.check_dim(sec.where(), "padding", padding, 0)
         for k in ("stride_x", "stride_y", "maxpool_depth", "antialiasing"):
             if sec.raw(k) is not None:
                 raise ConvertError("%s: option '%s' (a later darknet's) is not supported"
@@ -358,9 +365,7 @@ class _Converter:
                                "input at the trained size" % (sec.where(), size, size,
                                                               padding, h, w))
         lead, trail = padding // 2, padding - padding // 2
-        if trail >= size:
-            raise ConvertError("%s: padding=%d leaves windows with no input (size %d)" % (
-                sec.where(), padding, size))
+        validate.check_pads(sec.where(), [lead, lead, trail, trail], (size, size))
         sec.p = dict(size=size, stride=stride, pad=[lead, lead, trail, trail])
         return (c, window_out(h, size, stride, pad=(lead, trail)),
                 window_out(w, size, stride, pad=(lead, trail))), 0
@@ -590,6 +595,10 @@ class _Converter:
                                  {"value": p["beta"]})
         else:
             c1, c2 = src.shape[0], prev.shape[0]
+            if c1 * c2 > MAX_SELECTION:
+                raise ConvertError("%s: %s: the channel selection from %d to %d channels "
+                                   "would be a %dx%d weight, too large" % (
+                                       self.cfg, sec.where(), c1, c2, c2, c1))
             sel = np.zeros((c2, c1, 1, 1))
             for k in range(min(c1, c2)):
                 sel[k, k, 0, 0] = p["beta"]

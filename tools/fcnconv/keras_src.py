@@ -27,6 +27,7 @@ and .keras files).
 """
 import io
 import json
+import math
 import os
 import re
 import zipfile
@@ -34,6 +35,7 @@ import zipfile
 import numpy as np
 
 from . import ConvertError, Handlers
+from . import validate
 from .modelbin import Model
 from .window import extent, same_pads, window_out
 
@@ -97,6 +99,22 @@ def _h5_attr_list(group, name):
     return [_text(v) for v in vals]
 
 
+# gzip's best ratio is about 1000:1: an HDF5 dataset that claims more values
+# than that over what it stores is a decompression bomb, refused before
+# h5py allocates it.
+_H5_MAX_RATIO = 1100
+
+
+def _h5_array(path, what, ds):
+    """An HDF5 dataset as a numpy array, its size checked first."""
+    validate.check_array(path, what, ds.shape)
+    stored = ds.id.get_storage_size()
+    if ds.size and ds.nbytes > _H5_MAX_RATIO * stored + (1 << 20):
+        raise _err("%s: %s claims %d bytes but stores %d; refused (a damaged or "
+                   "hostile file)" % (path, what, ds.nbytes, stored))
+    return np.array(ds)
+
+
 def _h5_keras2_weights(path, g):
     """model_weights/<layer> groups -> {layer: [(weight name, array)]}."""
     out = {}
@@ -111,8 +129,8 @@ def _h5_keras2_weights(path, g):
                 raise _err("%s: layer '%s' lists weight '%s' but the file has no "
                            "such dataset" % (path, lname, wn))
             try:
-                arr = np.array(lg[wn])
-            except (OSError, ValueError, TypeError) as e:
+                arr = _h5_array(path, "weight '%s/%s'" % (lname, wn), lg[wn])
+            except (OSError, ValueError, TypeError, AttributeError) as e:
                 raise _err("%s: cannot read weight '%s/%s' (truncated file?): %s"
                            % (path, lname, wn, e))
             wl.append((wn, arr))
@@ -191,7 +209,8 @@ def _load_keras3(path):
                 if isinstance(obj, h5py.Group) and name.endswith("/vars"):
                     owner = name[:-len("/vars")]
                     keys = sorted(obj.keys(), key=lambda k: int(k) if k.isdigit() else 1 << 30)
-                    weights[owner] = [(None, np.array(obj[k])) for k in keys]
+                    weights[owner] = [(None, _h5_array(path, "weight '%s/%s'" % (name, k),
+                                                       obj[k])) for k in keys]
             f.visititems(visit)
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise _err("%s: model.weights.h5 is not readable HDF5: %s" % (path, e))
@@ -262,6 +281,7 @@ def tfjs_weights(path, manifest):
         for s in specs:
             name = s["name"]
             shape = [int(d) for d in s.get("shape", [])]
+            validate.check_array(path, "weight '%s'" % name, shape)
             dtype = s.get("dtype", "float32")
             q = s.get("quantization")
             store = q.get("dtype") if q else dtype
@@ -269,7 +289,7 @@ def tfjs_weights(path, manifest):
                 raise _err("%s: weight '%s' has dtype %s%s; supported: float32, "
                            "float16, int32, quantized uint8/uint16/float16"
                            % (path, name, dtype, " quantized as %s" % store if q else ""))
-            n = int(np.prod(shape)) if shape else 1
+            n = math.prod(shape)
             nb = n * _TFJS_BYTES[store]
             if off + nb > len(buf):
                 shard = paths[min(int(np.searchsorted(ends, off, side="right")),
@@ -423,6 +443,16 @@ def _pair(v, where, what):
     if isinstance(v, (list, tuple)) and len(v) == 1:
         return int(v[0]), int(v[0])
     raise _err("%s: %s %r is not one or two integers" % (where, what, v))
+
+
+def _given(c, keys, default):
+    """The value of the first of keys that config c sets (not null), else
+    default. 0 is a value, not "absent": Keras refuses a zero stride,
+    dilation or group count, and so does the window check after this."""
+    for k in keys:
+        if c.get(k) is not None:
+            return c[k]
+    return default
 
 
 def _snake(s):
@@ -610,6 +640,10 @@ class _Translator:
                 raise _err("%s: the model's input size is not fixed (%s x %s); give "
                            "--input-size CxHxW, the size it was trained at"
                            % (self.path, H, W))
+        where = "%s: the model's input" % self.path
+        validate.check_dim(where, "height", int(H), 1, validate.MAX_INPUT[1])
+        validate.check_dim(where, "width", int(W), 1, validate.MAX_INPUT[2])
+        validate.check_dim(where, "channel count", int(C), 1, validate.MAX_INPUT[0])
         return int(C), int(H), int(W)
 
     # ---- emission ----------------------------------------------------
@@ -690,6 +724,10 @@ class _Translator:
                           "x".join(map(str, want))))
 
     # ---- helpers -----------------------------------------------------
+
+    def where(self, node):
+        """How messages name a layer: FILE: layer 'name' (Class)."""
+        return "%s: %s" % (self.path, node.desc())
 
     def req(self, node, key, alt=None):
         """A required config value (Keras 1 name as alt)."""
@@ -798,12 +836,15 @@ class _Translator:
             kh, kw = _pair(self.req(node, "kernel_size"), node.desc(), "kernel_size")
         else:
             kh, kw = int(c["nb_row"]), int(self.req(node, "nb_col"))
-        sh, sw = _pair(c.get("strides", c.get("subsample", 1)) or 1, node.desc(), "strides")
-        dh, dw = _pair(c.get("dilation_rate", c.get("atrous_rate", 1)) or 1,
-                       node.desc(), "dilation_rate")
-        groups = int(c.get("groups", 1) or 1)
+        sh, sw = _pair(_given(c, ("strides", "subsample"), 1), node.desc(), "strides")
+        dh, dw = _pair(_given(c, ("dilation_rate", "atrous_rate"), 1), node.desc(),
+                       "dilation_rate")
+        groups = _given(c, ("groups",), 1)
         bias = c.get("use_bias", c.get("bias", True))
         pad = c.get("padding", c.get("border_mode", "valid"))
+        validate.check_dim(self.where(node), "filters", filters)
+        groups = validate.check_dim(self.where(node), "groups", groups)
+        validate.check_window(self.where(node), (kh, kw), (sh, sw), (dh, dw))
         if x.c % groups or filters % groups:
             raise _err("%s: %s: %d input channels and %d filters do not split into "
                        "%d groups" % (self.path, node.desc(), x.c, filters, groups))
@@ -836,8 +877,10 @@ class _Translator:
         # then the kernel says it.
         mult = int(c["depth_multiplier"]) if c.get("depth_multiplier") is not None \
             else (int(kernel.shape[-1]) if kernel.ndim == 4 else 1)
-        sh, sw = _pair(c.get("strides", 1) or 1, node.desc(), "strides")
-        dh, dw = _pair(c.get("dilation_rate", 1) or 1, node.desc(), "dilation_rate")
+        sh, sw = _pair(_given(c, ("strides",), 1), node.desc(), "strides")
+        dh, dw = _pair(_given(c, ("dilation_rate",), 1), node.desc(), "dilation_rate")
+        validate.check_dim(self.where(node), "depth_multiplier", mult)
+        validate.check_window(self.where(node), (kh, kw), (sh, sw), (dh, dw))
         self.check_shape(node, "depthwise kernel", kernel, (kh, kw, x.c, mult))
         wt = kernel.transpose(2, 3, 0, 1).reshape(x.c * mult, 1, kh, kw)
         pt, pb, oh = self.window(node, c.get("padding", "valid"), x.h, kh, sh, dh)
@@ -867,7 +910,8 @@ class _Translator:
         self.need_map(node, x)
         c = node.cfg
         bias = c.get("use_bias", True)
-        filters = int(self.req(node, "filters"))
+        filters = validate.check_dim(self.where(node), "filters",
+                                     int(self.req(node, "filters")))
         ws = self.weights(node, ["depthwise_kernel", "pointwise_kernel"] +
                           (["bias"] if bias else []))
         attrs, wt, mid, oh, ow = self._depthwise(node, x, ws["depthwise_kernel"], c)
@@ -887,7 +931,8 @@ class _Translator:
     def L_Dense(self, node, ins):
         x, = ins
         c = node.cfg
-        units = int(self.req(node, "units", "output_dim"))
+        units = validate.check_dim(self.where(node), "units",
+                                   int(self.req(node, "units", "output_dim")))
         bias = c.get("use_bias", c.get("bias", True))
         ws = self.weights(node, ["kernel"] + (["bias"] if bias else []))
         k = ws["kernel"]
@@ -939,9 +984,9 @@ class _Translator:
         n = x.c * x.h * x.w
         tgt = [int(d) if d is not None else -1 for d in tgt]
         if tgt.count(-1) == 1:
-            rest = int(np.prod([d for d in tgt if d != -1])) if len(tgt) > 1 else 1
+            rest = math.prod(d for d in tgt if d != -1) if len(tgt) > 1 else 1
             tgt[tgt.index(-1)] = n // rest if rest else 0
-        if int(np.prod(tgt)) != n:
+        if math.prod(tgt) != n:
             raise _err("%s: %s: cannot reshape %s to %s"
                        % (self.path, node.desc(), x.desc(), tgt))
         if len(tgt) == 1:
@@ -969,6 +1014,7 @@ class _Translator:
         kh, kw = _pair(c.get("pool_size", 2), node.desc(), "pool_size")
         st = c.get("strides")
         sh, sw = _pair(st, node.desc(), "strides") if st is not None else (kh, kw)
+        validate.check_window(self.where(node), (kh, kw), (sh, sw), pool=True)
         pad = c.get("padding", c.get("border_mode", "valid"))
         pt, pb, oh = self.window(node, pad, x.h, kh, sh, 1)
         pl, pr, ow = self.window(node, pad, x.w, kw, sw, 1)
@@ -1087,6 +1133,7 @@ class _Translator:
             t, b, l, r = (int(v) for v in p)
         else:
             raise _err("%s: %s: padding %r not understood" % (self.path, node.desc(), p))
+        t, l, b, r = validate.check_pad_op(self.where(node), [t, l, b, r])
         out = self.emit("Pad", self.tname(node), [x], {"pad": [t, l, b, r]})
         return _T(out, x.c, x.h + t + b, x.w + l + r, x.layout)
 
@@ -1219,6 +1266,7 @@ class _Translator:
         for n in nodes:
             ins = [env[r] for r in n.inputs]
             out = LAYERS[n.cls](self, n, ins)
+            validate.check_shape(self.where(n), (out.c, out.h, out.w))
             env[n.key] = out
         res = env[self.output_key]
         if res.name == self.input_name:
@@ -1244,11 +1292,20 @@ SUPPORTED = sorted(set(LAYERS.canonical.values()))
 
 
 def convert(path, options):
-    src = _load(path)
+    try:
+        src = _load(path)
+    except (ConvertError, OSError):
+        raise
+    except MemoryError:
+        raise _err("%s: out of memory reading the Keras model" % path)
+    except Exception as e:  # a damaged container: one line, no traceback
+        raise _err("%s: cannot read the Keras model (%s)" % (path, validate.exception_text(e)))
     try:
         return _Translator(src, options).run()
     except ConvertError:
         raise
-    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as e:
-        raise _err("%s: malformed or unsupported Keras model config (%s: %s)"
-                   % (path, type(e).__name__, e))
+    except MemoryError:
+        raise _err("%s: out of memory converting the Keras model" % path)
+    except Exception as e:  # a malformed config must give one line, no traceback
+        raise _err("%s: malformed or unsupported Keras model config (%s)"
+                   % (path, validate.exception_text(e)))

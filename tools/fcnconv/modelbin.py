@@ -11,7 +11,9 @@ Attribute values: int / list of ints -> 'i', float / list of floats -> 'f',
 str -> 's'. Weights are numpy arrays, stored as float32.
 """
 import os
+import stat
 import struct
+import tempfile
 
 import numpy as np
 
@@ -26,19 +28,29 @@ def _str(s):
     return struct.pack("<I", len(b)) + b
 
 
+def attr_encoding(v):
+    """(type, values) an attribute value is written as: str -> ('s', v);
+    ints (int, numpy integers, not bool) -> ('i', [int]); anything else ->
+    ('f', [float]). fcnconv.validate checks attributes with the same rule."""
+    if isinstance(v, str):
+        return "s", v
+    vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
+    if all(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+           for x in vals) and not isinstance(v, (float, np.floating)):
+        return "i", [int(x) for x in vals]
+    return "f", [float(x) for x in vals]
+
+
 def _attrs(d):
     out = [struct.pack("<I", len(d))]
     for k, v in d.items():
         out.append(_str(k))
-        if isinstance(v, str):
-            out.append(b"s" + _str(v))
-            continue
-        vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
-        if all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in vals) and \
-                not isinstance(v, (float, np.floating)):
-            out.append(b"i" + struct.pack("<I", len(vals)) + struct.pack("<%dq" % len(vals), *[int(x) for x in vals]))
+        t, vals = attr_encoding(v)
+        if t == "s":
+            out.append(b"s" + _str(vals))
         else:
-            out.append(b"f" + struct.pack("<I", len(vals)) + struct.pack("<%df" % len(vals), *[float(x) for x in vals]))
+            out.append(t.encode() + struct.pack("<I", len(vals)) +
+                       struct.pack("<%d%s" % (len(vals), "q" if t == "i" else "f"), *vals))
     return b"".join(out)
 
 
@@ -111,15 +123,46 @@ class Model:
         return hdr + graph + b"\0" * (data_off - graph_off - len(graph)) + data
 
     def save(self, path):
-        """Write atomically: a failed write never leaves a partial model behind."""
-        tmp = "%s.tmp%d" % (path, os.getpid())
-        try:
-            with open(tmp, "wb") as f:
-                f.write(self.to_bytes())
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
+        """Write atomically: the bytes go to a new temporary file beside
+        `path` (created exclusively, so nothing planted there is followed),
+        are flushed to disk, then renamed over `path`. Whatever is at `path`
+        must be a regular file (a symlink, a device, a folder are left alone
+        and refused). On any failure, an interrupt included, the temporary is
+        removed and `path` is as it was."""
+        save_bytes(path, self.to_bytes())
+
+
+class SaveError(OSError):
+    """`path` cannot be replaced (it is not a regular file)."""
+
+
+def save_bytes(path, data):
+    """The atomic write behind Model.save."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise SaveError("%s: exists and is not a regular file; not replaced" % path)
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            # mkstemp makes the file 0600; give it what open() would have
+            mask = os.umask(0)
+            os.umask(mask)
+            os.fchmod(f.fileno(), 0o666 & ~mask)
+        os.replace(tmp, path)
+        tmp = None
+    finally:
+        if tmp is not None:
+            try:
                 os.unlink(tmp)
+            except OSError:
+                pass
 
 
 class _Reader:

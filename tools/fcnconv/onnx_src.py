@@ -15,12 +15,14 @@ fcn layers; nodes that only rename a tensor (Identity, Dropout, a flatten of
 a flat vector, ...) become nothing. Layers that do not contribute to the graph
 output are dropped at the end.
 """
+import math
 import os
 import warnings
 
 import numpy as np
 
 from . import ConvertError, Handlers
+from . import validate
 from .modelbin import Model
 from .window import same_pads, window_out
 
@@ -60,9 +62,13 @@ class _Converter:
         self.uses = {}        # ONNX name -> number of value uses (Shape excluded)
 
     # -- errors -----------------------------------------------------------
+    def where(self, node):
+        """How messages name a node: FILE: OpType 'name'."""
+        return "%s: %s '%s'" % (self.path, node.op_type,
+                                node.name or (node.output[0] if node.output else "?"))
+
     def fail(self, node, msg):
-        raise ConvertError("%s: %s '%s': %s" % (self.path, node.op_type,
-                                               node.name or node.output[0], msg))
+        raise ConvertError("%s: %s" % (self.where(node), msg))
 
     def unsupported(self, node, why=""):
         raise ConvertError(
@@ -89,7 +95,7 @@ class _Converter:
             raise
         except Exception as e:  # protobuf DecodeError and friends
             raise ConvertError("%s: not a readable ONNX model (%s)" % (
-                self.path, _one_line(e) or type(e).__name__))
+                self.path, _one_line(e) or "damaged protobuf data"))
         g = model.graph
         if not len(g.node) or not len(g.output) or model.ir_version < 1:
             raise ConvertError("%s: not an ONNX model (no graph, nodes or outputs)" % self.path)
@@ -120,11 +126,36 @@ class _Converter:
             if isinstance(v, bytes):
                 v = v.decode("utf-8", "replace")
             elif isinstance(v, self.onnx.TensorProto):
-                v = self.nh.to_array(v)
+                v = self.tensor(v, "%s %s: attribute '%s'" % (
+                    node.op_type, node.name or node.output[0], a.name))
             elif isinstance(v, list) and v and isinstance(v[0], bytes):
                 v = [x.decode("utf-8", "replace") for x in v]
             out[a.name] = v
         return out
+
+    def tensor(self, t, what):
+        """A TensorProto as a numpy array, its dims checked first: none
+        negative (numpy would infer a -1 from the data), no more values than
+        fcn allows, and as many values stored as the dims say."""
+        dims = [int(v) for v in t.dims]
+        n = validate.check_array(self.path, what, dims)
+        try:
+            arr = self.nh.to_array(t)
+        except Exception as e:
+            count = None
+            try:
+                if t.HasField("raw_data"):
+                    count = len(t.raw_data) // np.dtype(_NP_TYPES[t.data_type]).itemsize
+            except Exception:
+                pass
+            if count is not None and count != n:
+                validate.check_array(self.path, what, dims, count)
+            raise ConvertError("%s: %s cannot be read (%s)" % (self.path, what, _one_line(e)))
+        if list(arr.shape) != dims:
+            validate.check_array(self.path, what, dims, int(arr.size))
+            raise ConvertError("%s: %s has shape [%s], its data [%s]" % (
+                self.path, what, ",".join(map(str, dims)), ",".join(map(str, arr.shape))))
+        return arr
 
     def inp(self, node, i):
         return node.input[i] if i < len(node.input) else ""
@@ -166,6 +197,7 @@ class _Converter:
             name = "%s_%d" % (base, k)
         self.names.add(name)
         out = node.output[0]
+        validate.check_shape(self.where(node), out_shape)
         L = dict(op=op, name=name, inputs=[t.fcn for t in inputs], output=out,
                  attrs=dict(attrs or {}), weights=dict(weights), onnx_out=out)
         self.layers.append(L)
@@ -194,11 +226,7 @@ class _Converter:
         g = self.g
         inits = set()
         for t in g.initializer:
-            try:
-                self.const[t.name] = self.nh.to_array(t)
-            except Exception as e:
-                raise ConvertError("%s: initializer '%s' cannot be read (%s)" % (
-                    self.path, t.name, _one_line(e)))
+            self.const[t.name] = self.tensor(t, "initializer '%s'" % t.name)
             inits.add(t.name)
         inputs = [i for i in g.input if i.name not in inits]
         if len(inputs) != 1:
@@ -310,6 +338,9 @@ class _Converter:
         if c not in (1, 3):
             raise ConvertError("%s: the input has %d channels; fcn models take 1 (gray) or "
                                "3 (RGB/BGR) channels" % (self.path, c))
+        where = "%s: the input '%s'" % (self.path, inp.name)
+        validate.check_dim(where, "height", h, 1, validate.MAX_INPUT[1])
+        validate.check_dim(where, "width", w, 1, validate.MAX_INPUT[2])
         return c, h, w
 
     def live_layers(self, out_fcn):
@@ -380,7 +411,11 @@ class _Converter:
         for n in ins:
             if n not in self.rt and n not in self.const:
                 self.fail(nd, "input '%s' is not defined before this node" % n)
-        fn(self, nd, self.attrs(nd))
+        try:
+            fn(self, nd, self.attrs(nd))
+        except (ValueError, TypeError, KeyError, IndexError, ZeroDivisionError,
+                OverflowError) as e:   # attributes of the wrong kind, and the like
+            self.fail(nd, "cannot translate it (%s)" % validate.exception_text(e))
 
     # -- pads -------------------------------------------------------------------
     def pads(self, nd, a, hw, k, s, d):
@@ -389,9 +424,8 @@ class _Converter:
             p = [int(v) for v in a.get("pads", [0, 0, 0, 0])]
             if len(p) != 4:
                 self.fail(nd, "pads %s: expected 4 values for a 2-D op" % p)
-            if min(p) < 0:
-                self.fail(nd, "negative pads %s are not supported" % p)
-            return p
+            # ONNX's order (begin h, begin w, end h, end w) is fcn's
+            return validate.check_pads(self.where(nd), p, k, d)
         if ap == "VALID":
             return [0, 0, 0, 0]
         if ap not in ("SAME_UPPER", "SAME_LOWER"):
@@ -418,12 +452,16 @@ class _Converter:
         if len(x.shape) != 4:
             self.fail(nd, "input %s is not a 4-D map" % x.desc())
         g = int(a.get("group", 1))
+        if min(W.shape) < 1:
+            self.fail(nd, "weight of shape %s has a size 0" % (list(W.shape),))
         k = [int(W.shape[2]), int(W.shape[3])]
         if "kernel_shape" in a and [int(v) for v in a["kernel_shape"]] != k:
             self.fail(nd, "kernel_shape %s differs from the weight's %s" % (
                 list(a["kernel_shape"]), k))
         s = self.ints2(nd, a, "strides", [1, 1])
         d = self.ints2(nd, a, "dilations", [1, 1])
+        validate.check_window(self.where(nd), k, s, d)
+        validate.check_dim(self.where(nd), "group", g)
         _, C, H, Wd = x.shape
         if g < 1 or W.shape[0] % g or W.shape[1] * g != C:
             self.fail(nd, "weight %s with group %d does not fit %d input channels" % (
@@ -456,10 +494,9 @@ class _Converter:
         if any(int(v) != 1 for v in a.get("dilations", [1, 1])):
             self.fail(nd, "dilated pooling (dilations %s) is not supported"
                           % list(a["dilations"]))
+        validate.check_window(self.where(nd), k, s, pool=True)
         _, C, H, W = x.shape
         p = self.pads(nd, a, (H, W), k, s, [1, 1])
-        if p[0] >= k[0] or p[2] >= k[0] or p[1] >= k[1] or p[3] >= k[1]:
-            self.fail(nd, "pads %s are not smaller than the %dx%d window" % (p, k[0], k[1]))
         ceil = int(a.get("ceil_mode", 0))
         oh = window_out(H, k[0], s[0], 1, (p[0], p[2]), ceil)
         ow = window_out(W, k[1], s[1], 1, (p[1], p[3]), ceil)
@@ -507,7 +544,7 @@ class _Converter:
 
     def flatten(self, nd, x):
         """x (4-D) flattened to [1, K]."""
-        k = int(np.prod(x.shape[1:]))
+        k = math.prod(x.shape[1:])
         order = "hwc" if x.layout == "nhwc" else "chw"
         self.emit(nd, "Flatten", [x], (1, k), {"order": order})
 
@@ -609,6 +646,8 @@ class _Converter:
             self.fail(nd, "B has shape %s, expected 2-D" % (list(B.shape),))
         Wt = B if int(a.get("transB", 0)) else B.T   # [N, K]
         N, K = Wt.shape
+        if min(Wt.shape) < 1:
+            self.fail(nd, "B has shape %s, a size 0" % (list(B.shape),))
         if K != x.shape[1]:
             self.fail(nd, "weight expects %d inputs, A has %d" % (K, x.shape[1]))
         alpha, beta = float(a.get("alpha", 1.0)), float(a.get("beta", 1.0))
@@ -640,6 +679,8 @@ class _Converter:
         if B.ndim != 2 or B.shape[0] != x.shape[1]:
             self.fail(nd, "weight of shape %s does not fit a [1, %d] input"
                           % (list(B.shape), x.shape[1]))
+        if min(B.shape) < 1:
+            self.fail(nd, "weight of shape %s has a size 0" % (list(B.shape),))
         self.emit(nd, "Dense", [x], (1, B.shape[1]), weight=B.T)
 
     def fold_bias(self, nd, x_name, cval, sign):
@@ -922,7 +963,8 @@ class _Converter:
                           "is supported" % pads)
         if min(pads) < 0:
             self.fail(nd, "negative pads %s (cropping) are not supported" % pads)
-        t, l, b, r = pads[2], pads[3], pads[6], pads[7]
+        t, l, b, r = validate.check_pad_op(self.where(nd), [pads[2], pads[3], pads[6],
+                                                              pads[7]])
         if not (t or l or b or r):
             self.alias(nd, x)
             return
@@ -936,6 +978,7 @@ SUPPORTED = sorted(set(OPS) | {"Shape"})
 
 def _one_line(e):
     return " ".join(str(e).split())[:300]
+
 
 
 def _reshape_target(shape, shp, allowzero):
@@ -1109,14 +1152,34 @@ def _fold_reduce_prod(cv, nd, a, I):
     return [np.prod(I[0], axis=axes, keepdims=bool(a.get("keepdims", 1))).astype(I[0].dtype)]
 
 
+# Constants computed at conversion time are shape arithmetic, far smaller
+# than this many values: a file asking for more is refused before numpy
+# allocates it.
+MAX_FOLDED = 1 << 24
+
+
+def _fold_limit(cv, nd, dims):
+    """dims, when a constant of that shape is small enough to compute."""
+    dims = [int(v) for v in dims]
+    n = validate.check_array(cv.where(nd), "the constant it computes", dims)
+    if n > MAX_FOLDED:
+        cv.fail(nd, "computes a constant of shape [%s] (%d values), more than the %d "
+                    "computed at conversion time" % (",".join(map(str, dims)), n, MAX_FOLDED))
+    return dims
+
+
 @FOLD.on("ConstantOfShape")
 def _fold_constant_of_shape(cv, nd, a, I):
     v = a.get("value", np.zeros(1, dtype=np.float32))
-    return [np.full([int(s) for s in I[0].reshape(-1)], v.reshape(-1)[0], dtype=v.dtype)]
+    return [np.full(_fold_limit(cv, nd, I[0].reshape(-1)), v.reshape(-1)[0], dtype=v.dtype)]
 
 
 @FOLD.on("Range")
 def _fold_range(cv, nd, a, I):
+    start, limit, delta = (np.asarray(v).reshape(-1)[0] for v in I[:3])
+    if delta == 0:
+        cv.fail(nd, "Range with delta 0")
+    _fold_limit(cv, nd, [max(0, math.ceil((limit - start) / delta))])
     return [np.arange(I[0], I[1], I[2]).astype(I[0].dtype)]
 
 
@@ -1127,7 +1190,8 @@ def _fold_where(cv, nd, a, I):
 
 @FOLD.on("Expand")
 def _fold_expand(cv, nd, a, I):
-    return [I[0] * np.ones([int(s) for s in I[1].reshape(-1)], dtype=I[0].dtype)]
+    shp = np.broadcast_shapes(I[0].shape, tuple(int(s) for s in I[1].reshape(-1)))
+    return [I[0] * np.ones(_fold_limit(cv, nd, shp), dtype=I[0].dtype)]
 
 
 def _printable(msg, limit=3000):
@@ -1144,6 +1208,7 @@ def convert(path, options):
         raise
     except RecursionError:
         raise ConvertError("%s: the ONNX graph is too deeply nested" % path)
+    except MemoryError:
+        raise ConvertError("%s: out of memory converting the ONNX model" % path)
     except Exception as e:  # a malformed file must give one line, not a traceback
-        raise ConvertError("%s: cannot convert (%s: %s)" % (path, type(e).__name__,
-                                                             _one_line(e)))
+        raise ConvertError("%s: cannot convert (%s)" % (path, validate.exception_text(e)))
