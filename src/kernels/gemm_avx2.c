@@ -189,11 +189,20 @@ void gemv_slice_avx2(const float *p, int M, int n, const float *xe,
     }
 }
 
+#ifdef __clang__  /* clang has no GCC target pragma */
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), \
+                             apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 #define WTF_NAME(x) x##_avx2
 #include "kernels/winograd_tf.h"
+#ifdef __clang__
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static int supported(void)
 {

@@ -26,8 +26,14 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
+#ifdef __clang__  /* clang has no GCC target pragma */
+#pragma clang attribute push( \
+    __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma"))), \
+    apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,fma")
+#endif
 
 #define ROW_FMA(r, src)                                                    \
     t = _mm512_set1_ps((src)[(r) % 6]);                                    \
@@ -128,7 +134,11 @@ static void tile(int kc, const float *a, int mc, const float *b,
 #define WTF_NAME(x) x##_avx512
 #include "kernels/winograd_tf.h"
 
+#ifdef __clang__
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 static int supported(void)
 {

@@ -1,0 +1,71 @@
+/*
+** fuzz_model.c: libFuzzer harness of model loading and conversion
+** (fcn_model_load_memory), with the model's info, labels and summary.
+**
+** Half the inputs get their header's file_size set to their real size
+** first: a mutation that inserts or drops bytes then reaches the graph
+** parser instead of stopping at the truncation check.
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz.h"
+
+/* Everything the model says about itself is readable and consistent. */
+static void check_model(const fcn_model *m)
+{
+    fcn_model_info in;
+    fcn_model_get_info(m, &in);
+    FZ_CHECK(in.in_c > 0 && in.in_h > 0 && in.in_w > 0);
+    FZ_CHECK(in.classes > 0);
+    FZ_CHECK(in.min_h > 0 && in.min_w > 0);
+    FZ_CHECK(in.geom.stride_h > 0 && in.geom.stride_w > 0);
+    FZ_CHECK(in.geom.rf_h > 0 && in.geom.rf_w > 0);
+    FZ_CHECK(in.n_layers_file > 0 && in.n_layers_fcn > 0);
+    FZ_CHECK(in.color && in.resize && in.name);
+    FZ_CHECK(in.mean && in.std);
+    fz_touch(in.mean, (size_t)in.in_c * sizeof *in.mean);
+    fz_touch(in.std, (size_t)in.in_c * sizeof *in.std);
+    fz_touch(in.name, strlen(in.name));
+    for (int c = 0; c < in.classes; c++) {
+        const char *l = fcn_model_label(m, c);
+        if (l)
+            fz_touch(l, strlen(l));
+    }
+    FZ_CHECK(fcn_model_label(m, -1) == NULL);
+    FZ_CHECK(fcn_model_label(m, in.classes) == NULL);
+    const char *s = fcn_model_summary(m);
+    FZ_CHECK(s != NULL);
+    fz_touch(s, strlen(s));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint32_t h = fz_hash(data, size);
+    fcn_options opt = {
+        .gap_mode = (fcn_gap_mode)(h & 1),
+        .winograd = (fcn_winograd)((h >> 1) % 3),
+        .gemm = (fcn_gemm)((h >> 3) & 1),
+    };
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!buf)
+        return 0;
+    memcpy(buf, data, size);
+    if ((h >> 4) & 1 && size >= 24) {
+        uint64_t fs = size;
+        for (int i = 0; i < 8; i++)
+            buf[16 + i] = (unsigned char)(fs >> (8 * i));
+    }
+    fcn_model *m = NULL;
+    fcn_status st = fcn_model_load_memory(buf, size, &opt, &m);
+    free(buf);
+    fz_check_status(st);
+    if (st == FCN_OK) {
+        FZ_CHECK(m != NULL);
+        check_model(m);
+    } else {
+        FZ_CHECK(m == NULL);
+    }
+    fcn_model_free(m);
+    return 0;
+}
