@@ -20,12 +20,34 @@
 ** Errors: every function returns an fcn_status; the detail is a one-line
 ** message from fcn_last_error() (thread-local). The library never prints and
 ** never exits.
+**
+** Memory: every allocation goes through one hook, fcn_set_allocator (malloc
+** by default); a refused allocation is FCN_ERR_NOMEM, nothing leaked.
+**
+** Threads (tests/test_threads.c checks these, also under ThreadSanitizer):
+**   - A loaded fcn_model is immutable: any number of threads may use one at
+**     once (sessions, detectors, images, info), until fcn_model_free, which
+**     must come after every session and detector of it is freed.
+**   - An fcn_session, and an fcn_detector, is used by one thread at a time
+**     (a run writes its arena and score map); sessions of one model run in
+**     as many threads as wanted, each run with its own OpenMP team of its
+**     `threads` (their sum is what the machine runs), with results
+**     bit-identical to a run alone.
+**   - fcn_last_error and fcn_blas_info return thread-local strings. The
+**     process-wide set-ups (the kernel variant, FCN_ISA read at first use;
+**     OpenBLAS, opened at first need) happen once, from whichever thread
+**     comes first.
+**   - fcn_set_allocator is not thread-safe (call it before other threads
+**     use fcn); everything else may be called from any thread.
+**   - Objects and buffers (images, tensors, score maps) are plain data: the
+**     caller serialises writes to them as to any memory.
 */
 #ifndef FCN_H
 #define FCN_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,8 +63,12 @@ typedef enum fcn_status {
     FCN_ERR_ARG          /* bad argument from the caller */
 } fcn_status;
 
-typedef struct fcn_model fcn_model;     /* converted network; immutable, shareable */
-typedef struct fcn_session fcn_session; /* one input size; one thread at a time */
+/* converted network; immutable once loaded: shared by any number of
+** threads */
+typedef struct fcn_model fcn_model;
+/* one input size, its plan and memory; used by one thread at a time (one
+** session per thread) */
+typedef struct fcn_session fcn_session;
 
 /* How a global pooling head (GAP -> Dense) is converted. */
 typedef enum fcn_gap_mode {
@@ -67,10 +93,22 @@ typedef enum fcn_gemm {
     FCN_GEMM_BLAS = 1   /* OpenBLAS SGEMM on the weights as stored */
 } fcn_gemm;
 
+/* The most pixels (width x height) an image may have to be decoded, and a
+** resize may produce, unless fcn_options.max_pixels says otherwise (as
+** PIL's MAX_IMAGE_PIXELS); checked from the image's header, before
+** anything is decoded. */
+#define FCN_DEFAULT_MAX_PIXELS ((int64_t)100000000)
+
 typedef struct fcn_options {   /* a zeroed struct means defaults */
     fcn_gap_mode gap_mode;
     fcn_winograd winograd;
     fcn_gemm gemm;
+    int64_t max_pixels;        /* images of this model (fcn_image_decode,
+                                  _resize, _load, the detector's levels):
+                                  0: FCN_DEFAULT_MAX_PIXELS; larger is
+                                  refused with FCN_ERR_NOMEM; a side is at
+                                  most 65536 whatever the cap; < 0:
+                                  FCN_ERR_ARG */
 } fcn_options;
 
 /* Geometry of the score map in input pixels: cell (i, j) sees the input
@@ -122,7 +160,10 @@ const char *fcn_model_summary(const fcn_model *m);
 
 typedef struct fcn_session_options {  /* a zeroed struct means defaults */
     int threads;        /* <= 0: OpenMP's default (all cores) */
-    size_t mem_limit;   /* bytes for activations + workspace; 0: 512 MiB.
+    size_t mem_limit;   /* bytes for the score map (classes x out_h x
+                           out_w floats), activations, one thread's
+                           workspace and the tiling's tables; 0: 512 MiB.
+                           Each further thread adds its own workspace.
                            Larger inputs run in bands of score-map columns
                            and strips of input rows, with the same results
                            up to rounding (docs/engine.md) */
@@ -133,8 +174,9 @@ typedef struct fcn_session_options {  /* a zeroed struct means defaults */
 
 /* Plan the network for an input of height x width. opt may be NULL.
 ** Fails with FCN_ERR_SHAPE when the input is smaller than the network
-** needs (the message names the layer), FCN_ERR_NOMEM when even one
-** score-map cell does not fit the memory limit. */
+** needs (the message names the layer), FCN_ERR_NOMEM when the score map
+** alone exceeds the memory limit (refused at once, whatever its size) or
+** when beside it even one score-map cell's strip does not fit. */
 fcn_status fcn_session_create(const fcn_model *m, int height, int width,
                               const fcn_session_options *opt,
                               fcn_session **out);
@@ -173,7 +215,11 @@ int fcn_session_layers(const fcn_session *s, fcn_layer_stats *out, int max);
 
 /* ---- images and arrays (helpers for front ends) ---- */
 
-typedef struct fcn_tensor {  /* a C x H x W float32 array, malloc'd */
+/* The buffers of fcn_tensor and fcn_image that fcn fills come from the
+** allocation hook (below) and go back with fcn_tensor_free/fcn_image_free;
+** an image or tensor whose buffer is the caller's own may be passed in,
+** but never to those two. */
+typedef struct fcn_tensor {  /* a C x H x W float32 array */
     float *data;
     int c, h, w;
 } fcn_tensor;
@@ -186,12 +232,18 @@ typedef struct fcn_image {   /* 8-bit pixels, h x w x c (c = 1 or 3, RGB) */
 /* Decode an image (PNG, JPEG, BMP, ... through stb_image) with the model's
 ** channel count, optionally resized (out_h/out_w > 0) with the model's
 ** filter. Preprocessing happens tile by tile in fcn_session_run_image, so a
-** large photo never exists as floats in full. */
+** large photo never exists as floats in full. The image's size is read
+** from its header first: more than the model's max_pixels
+** (fcn_options.max_pixels), or a side over 65536, and so a resize target,
+** is refused with FCN_ERR_NOMEM before anything is decoded (the message
+** names the limit). Only the decoded pixels (and, resizing, the resized
+** ones) are ever held: no copy. */
 fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
                             int out_w, fcn_image *out);
 void fcn_image_free(fcn_image *img);
 /* Resize img to out_w x out_h with the model's filter (stb_image_resize);
-** an axis that shrinks uses the box filter (area averaging). */
+** an axis that shrinks uses the box filter (area averaging). A target over
+** the model's max_pixels: FCN_ERR_NOMEM, before allocating. */
 fcn_status fcn_image_resize(const fcn_model *m, const fcn_image *img,
                             int out_h, int out_w, fcn_image *out);
 /* Run on a decoded image whose size is the session's. */
@@ -202,13 +254,72 @@ fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
 ** floats: channel order, then (x*scale - mean[c]) / std[c]. */
 fcn_status fcn_image_load(const fcn_model *m, const char *path, int out_h,
                           int out_w, fcn_tensor *out);
-/* Read a .npy float32 array shaped (C, H, W), C order, little-endian. */
+/* Read a .npy float32 array shaped (C, H, W), C order, little-endian,
+** and nothing else: format version 1.0, 2.0 or 3.0; a header dictionary
+** with exactly the keys 'descr' ('<f4'), 'fortran_order' (False) and
+** 'shape' (three ints, each 1 to 2^20; a 2-D array is refused), spaces and
+** '\n' after it; exactly C*H*W floats to the end of a regular file
+** (checked against its size before allocating). FCN_ERR_FORMAT otherwise,
+** the message naming the file and the problem. */
 fcn_status fcn_npy_read(const char *path, fcn_tensor *out);
-/* Write a float32 array of the given shape (ndim <= 4) as .npy; written to a
-** temporary file and renamed, so no partial file is ever left behind. */
+/* Write a float32 array of the given shape (ndim <= 4) as .npy, through
+** fcn_output_* (below): whole or not at all, never over a path that is not
+** a regular file. */
 fcn_status fcn_npy_write(const char *path, const float *data, int ndim,
                          const int *shape);
 void fcn_tensor_free(fcn_tensor *t);
+
+/* Output files written whole or not at all; fcn_npy_write and the front
+** ends write through these. fcn_output_open creates a temporary beside
+** path (".NAME.XXXXXX.tmp" in the same directory, O_CREAT|O_EXCL, never
+** following a symlink; mode 0666 & ~umask, or the permissions of the file
+** it will replace) and gives a stdio stream to write it with (*f, owned by
+** the output: do not fclose it). A path that exists and is not a regular
+** file (a symlink, a device, a FIFO, a directory) is refused and left as
+** it is: "PATH: exists and is not a regular file, not replaced".
+** fcn_output_commit checks every write, then flushes, fsyncs, closes and
+** renames the temporary over path, so a reader sees the old file or the
+** whole new one; on any failure it removes the temporary and says why
+** ("PATH: No space left on device"). fcn_output_abort removes it. Either
+** ends the output (the handle is gone). Thread-safe; at most 16 outputs
+** are open at once in a process. */
+typedef struct fcn_output fcn_output;
+fcn_status fcn_output_open(const char *path, fcn_output **out, FILE **f);
+fcn_status fcn_output_commit(fcn_output *o);
+void fcn_output_abort(fcn_output *o);   /* NULL: nothing */
+/* Unlink the temporary of every output still open. Async-signal-safe (a
+** fixed table, unlinkat only): for a SIGINT/SIGTERM handler, which then
+** restores the default action and re-raises the signal. */
+void fcn_output_remove_temporaries(void);
+
+/* ---- memory: the allocation hook ---- */
+
+/* Where the library's memory comes from (in the spirit of lua_Alloc and
+** stb's STBI_MALLOC). Every allocation fcn makes goes through alloc: models,
+** sessions, detectors, plans, images (stb_image's buffers included), arrays,
+** detections. alloc returns size bytes aligned to align (a power of two, 16
+** or 64), or NULL: the call then fails with FCN_ERR_NOMEM, nothing leaked
+** and its outputs NULL (or, where it can do without the block, succeeds
+** with the same result). free is given the pointer and the size alloc was asked
+** for. ud is passed to both. Outside the hook: the memory OpenBLAS and the
+** OpenMP runtime allocate for themselves, libc's (stdio buffers), and the
+** read-only file mapping fcn_model_load uses for model.bin (it falls back to
+** a buffer from alloc where the file cannot be mapped). */
+typedef struct fcn_allocator {
+    void *(*alloc)(void *ud, size_t size, size_t align);
+    void (*free)(void *ud, void *p, size_t size);
+    void *ud;
+} fcn_allocator;
+
+/* Process-wide; a is copied; NULL restores malloc/free. Each block is
+** given back to the allocator that made it, so a change leaves earlier
+** models, sessions and images valid (their allocator and its ud must stay
+** usable until they are freed). Not thread-safe: call it while no other
+** thread is inside fcn (best: once, before any other fcn call). The hook
+** itself is called from any thread that calls fcn, concurrently when
+** several do (so it must be thread-safe then), never from inside
+** fcn_session_run. FCN_ERR_ARG when a->alloc or a->free is NULL. */
+fcn_status fcn_set_allocator(const fcn_allocator *a);
 
 const char *fcn_status_string(fcn_status st);
 const char *fcn_last_error(void);  /* thread-local, one line */
@@ -217,7 +328,11 @@ const char *fcn_last_error(void);  /* thread-local, one line */
 ** default (all cores, or OMP_NUM_THREADS). */
 int fcn_default_threads(void);
 
-/* The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (OpenMP)". */
+/* The BLAS in use, e.g. "OpenBLAS 0.3.21 ... (OpenMP)"; OpenBLAS is opened
+** only when a model loaded with FCN_GEMM_BLAS (or on a CPU without AVX2/FMA)
+** needs it, and until then this says "OpenBLAS not loaded (unused)", or why
+** it could not be loaded: "... (out of memory: OpenBLAS needs N MiB ...)",
+** its constructor's buffers not fitting the address-space limit. */
 const char *fcn_blas_info(void);
 /* What runs the convolutions' matrix products for a model loaded with
 ** `gemm`: fcn's packed-weight kernel (where this CPU has AVX2 and FMA) or

@@ -111,7 +111,8 @@ typedef struct fcn_detection {
     int padded;         /* the cell's window reached beyond the level image */
 } fcn_detection;
 
-/* A growable array of detections; zero-initialise, free with
+/* A growable array of detections; zero-initialise (d is fcn's, from the
+** allocation hook: never one of the caller's), free with
 ** fcn_detections_free. max (0: 1 << 23) caps n: fcn_detect_cells fails with
 ** FCN_ERR_NOMEM rather than grow past it. */
 typedef struct fcn_detections {
