@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_convert_darknet_errors.sh FCN_CONVERT TMPDIR
 # fcn-convert on Darknet inputs it must refuse: exactly one line on stderr
-# naming the problem, a non-zero exit (no crash, no traceback), and no DST (or
-# temporary file) left behind. A good cfg + weights pair is converted first so
+# naming the problem, a non-zero exit (no crash, no traceback, no Python
+# exception class), and no DST (or temporary file) left behind. Sizes,
+# strides, paddings and counts out of fcn's range are among the refusals. A good cfg + weights pair is converted first so
 # that the failures are failures for the stated reason.
 conv=$1 tmp=$2/darknet-errors.$$
 pass=0 fail=0
@@ -14,17 +15,38 @@ mkdir -p "$tmp" || exit 2
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
-# expect_fail NAME NEEDLE SRC [OPTIONS...]: converts SRC to $tmp/dst.bin
+# expect_fail NAME NEEDLE SRC [OPTIONS...]: queues fcn-convert SRC [OPTIONS]
+# $tmp/dst.bin; run_queued runs the queue in one process
+# (tools/fcnconv/clirun.py: a fork per run, not a Python start) and checks
+# each run: exit 1..127 with one stderr line matching NEEDLE (a basic regular
+# expression) and no Python exception class or traceback; no DST; no
+# temporary file.
+py=${PYTHON:-/usr/bin/python3}
+q=$tmp/queue nq=0
+mkdir -p "$q"
 expect_fail() {
-  name=$1 needle=$2; shift 2
-  rm -f "$tmp/dst.bin"
-  "$conv" "$@" "$tmp/dst.bin" >"$tmp/out" 2>"$tmp/err"; rc=$?
-  lines=$(wc -l <"$tmp/err")
-  if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$lines" -eq 1 ] &&
-     grep -q -- "$needle" "$tmp/err"; then ok
-  else bad "$name: rc=$rc, stderr: $(cat "$tmp/err")"; fi
-  if [ -e "$tmp/dst.bin" ]; then bad "$name: DST left behind"; else ok; fi
-  if ls "$tmp" | grep -q '\.tmp'; then bad "$name: temporary file left behind"; else ok; fi
+  nq=$((nq + 1))
+  printf '%s\n' "$1" >"$q/$nq.name"
+  printf '%s\n' "$2" >"$q/$nq.needle"
+  shift 2
+  : >"$q/$nq.args"
+  for arg in "$@" "$tmp/dst.bin"; do printf '%s\n' "$arg" >>"$q/$nq.args"; done
+}
+run_queued() {
+  "$py" "$(dirname "$conv")/fcnconv/clirun.py" "$conv" "$q" || { bad "clirun.py failed"; return; }
+  i=1
+  while [ $i -le $nq ]; do
+    name=$(cat "$q/$i.name")
+    read -r rc dleft tleft <"$q/$i.rc"
+    e=$q/$i.err
+    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$(wc -l <"$e")" -eq 1 ] &&
+       grep -q -- "$(cat "$q/$i.needle")" "$e" &&
+       ! grep -Eq '[a-z](Error|Exception)|Traceback' "$e"; then ok
+    else bad "$name: rc=$rc, stderr: $(cat "$e")"; fi
+    if [ "$dleft" = 1 ]; then bad "$name: DST left behind"; else ok; fi
+    if [ "$tleft" = 1 ]; then bad "$name: temporary file left behind"; else ok; fi
+    i=$((i + 1))
+  done
 }
 
 # a small valid classifier: conv 1x1 (2 biases + 6 weights), global average
@@ -99,6 +121,61 @@ expect_fail "softmax over a map" "softmax over a 2x4x4 map" "$tmp/mapsoftmax.cfg
 { net; printf '[batchnorm]\n\n'; head_; } >"$tmp/bn.cfg"
 zeros "$tmp/bn.weights" 108             # + 3 * 2 floats
 expect_fail "standalone batchnorm" "\[batchnorm\] #1" "$tmp/bn.cfg"
+
+# values out of fcn's range: refused by the section's name and line, before
+# the weights are read (so none are given) unless the weights are needed
+conv1() {   # conv1 OPTIONS...: [net] 3x4x4, then one [convolutional] with OPTIONS
+  printf '[net]\nwidth=4\nheight=4\nchannels=3\n\n[convolutional]\n'
+  for o in "$@"; do printf '%s\n' "$o"; done
+  printf '\n'; head_
+}
+range() {   # range NAME NEEDLE CFG-WRITER ARGS...
+  n=$1 needle=$2; shift 2
+  "$@" >"$tmp/r_$n.cfg"
+  expect_fail "$n" "$needle" "$tmp/r_$n.cfg"
+}
+range stride0 "\[convolutional\] #0 (line 6): stride 0x0 must be >= 1" conv1 filters=2 size=3 stride=0
+range size0 "#0 (line 6): kernel 0x0 must be >= 1" conv1 filters=2 size=0
+range size5000 "kernel 5000x5000 exceeds the limit of 4096" conv1 filters=2 size=5000
+range stride_huge "stride 2097152x2097152 exceeds the limit of 1048576" conv1 filters=2 size=1 stride=2097152
+range filters_neg "filters -2 must be >= 1" conv1 filters=-2 size=1
+range filters0 "filters 0 must be >= 1" conv1 filters=0 size=1
+range filters_huge "filters 2000000 exceeds the limit of 1048576" conv1 filters=2000000 size=1
+range groups0 "groups 0 must be >= 1" conv1 filters=2 size=1 groups=0
+range pad_huge "padding 1000000,1000000,1000000,1000000 must be smaller than the 3x3 window" \
+  conv1 filters=2 size=3 padding=1000000
+range pad_size "padding 3,3,3,3 must be smaller than the 3x3 window" conv1 filters=2 size=3 padding=3
+range pad_neg "padding -1,-1,-1,-1 must not be negative" conv1 filters=2 size=3 padding=-1
+pool1() {
+  printf '[net]\nwidth=4\nheight=4\nchannels=3\n\n[maxpool]\n'
+  for o in "$@"; do printf '%s\n' "$o"; done
+  printf '\n'; head_
+}
+range pool_stride0 "\[maxpool\] #0 (line 6): stride 0x0 must be >= 1" pool1 size=2 stride=0
+range pool_size0 "\[maxpool\] #0 (line 6): kernel 0x0 must be >= 1" pool1 size=0 stride=1
+range pool_pad_huge "padding 500000,500000,500000,500000 must be smaller than the 2x2 window" \
+  pool1 size=2 stride=1 padding=1000000
+range pool_pad_neg "padding -3 must be >= 0" pool1 size=2 stride=1 padding=-3
+fc1() {
+  printf '[net]\nwidth=%s\nheight=%s\nchannels=3\n\n[connected]\n' "${W:-4}" "${W:-4}"
+  for o in "$@"; do printf '%s\n' "$o"; done
+}
+range output0 "\[connected\] #0 (line 6): output 0 must be >= 1" fc1 output=0
+range output_neg "output -5 must be >= 1" fc1 output=-5
+range output_huge "output 2097152 exceeds the limit of 1048576" fc1 output=2097152
+W=1024 range inputs_huge "inputs (3x1024x1024) 3145728 exceeds the limit of 1048576" fc1 output=2
+printf '[net]\nwidth=100000\nheight=4\nchannels=3\n\n[avgpool]\n' >"$tmp/r_wide.cfg"
+expect_fail "width 100000" "\[net\] (line 1): width 100000 exceeds the limit of 65536" "$tmp/r_wide.cfg"
+# stride products past fcn's geometry limit (2^30): five 1x1 convs of stride
+# 1024; the weights are read (4 + 4 x 2 floats), the finished model refused
+{ printf '[net]\nwidth=4\nheight=4\nchannels=3\n'
+  for i in 1 2 3 4 5; do printf '\n[convolutional]\nfilters=1\nsize=1\nstride=1024\nactivation=linear\n'; done
+} >"$tmp/r_product.cfg"
+zeros "$tmp/r_product.weights" 64
+expect_fail "stride product" "layer '3_convolutional' (Conv): the network's stride reaches 1099511627776" \
+  "$tmp/r_product.cfg"
+
+run_queued
 
 [ -n "$KEEP" ] || rm -rf "$tmp"
 echo "$pass passed, $fail failed"
