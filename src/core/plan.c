@@ -1,192 +1,19 @@
 /*
 ** plan.c: the plan of a session (plan.h): the choice of bands and strips
 ** that fits the memory limit with the least estimated work, each tensor's
-** windows, the kernel plans, and the arena layout.
+** windows (from plan_window.c), the kernel plans, and the arena layout.
 */
 #include <stdio.h>
 #include <string.h>
 
-#include "core/plan.h"
+#include "core/planner.h"
 #include "util/err.h"
 
 /* A fixed cost per layer call (threads, small GEMMs) in the work
 ** estimate, so that a choice between equal work takes fewer strips. */
 #define CALL_COST 1e6
 
-typedef struct rect {
-    int y0, x0, h, w;
-} rect;
-
-/* The search's scratch, and (record) the tables of the final choice. */
-typedef struct planner {
-    const fcn_model *m;
-    plan *p;
-    int threads;
-    rect *cols;           /* per tensor: the current band's columns */
-    rect *req;            /* per tensor: its window for the current strip */
-    rect *prev;           /* per tensor: the previous strip's */
-    int record;           /* this pass fills the plan's tables */
-    char *masks;          /* record: tensors needed, per row schedule */
-    char *sets;           /* any pass: the same, to count row schedules */
-    int sets_cap;         /* row schedules sets has room for */
-    int oom;              /* an allocation failed during the search */
-} planner;
-
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
-
-/* ---- windows ---- */
-
-/* Input range one axis of a node needs for output range [o0, o1), clipped
-** to the input map [0, in). */
-static void need_axis(int o0, int o1, int k, int s, int d, int p, int in,
-                      int *i0, int *i1)
-{
-    /* o, s, k, d, p within MEM_MAX_DIM: 64 bits hold these; both ends
-    ** are clipped to the map before they become ints again */
-    int64_t a = (int64_t)o0 * s - p, b = (int64_t)(o1 - 1) * s - p +
-                                          (int64_t)(k - 1) * d + 1;
-    *i0 = (int)(a < 0 ? 0 : a > in ? in : a);
-    *i1 = (int)(b < 0 ? 0 : b > in ? in : b);
-}
-
-static rect rect_union(rect a, rect b)
-{
-    if (a.h <= 0 || a.w <= 0)
-        return b;
-    if (b.h <= 0 || b.w <= 0)
-        return a;
-    int y1 = a.y0 + a.h > b.y0 + b.h ? a.y0 + a.h : b.y0 + b.h;
-    int x1 = a.x0 + a.w > b.x0 + b.w ? a.x0 + a.w : b.x0 + b.w;
-    rect r;
-    r.y0 = a.y0 < b.y0 ? a.y0 : b.y0;
-    r.x0 = a.x0 < b.x0 ? a.x0 : b.x0;
-    r.h = y1 - r.y0;
-    r.w = x1 - r.x0;
-    return r;
-}
-
-/* Window of every tensor that output window `o` needs (full receptive
-** field, the union where a tensor feeds several layers; w == 0: not
-** needed): the columns of a band. */
-static void need_rects(const planner *pl, rect o, rect *req)
-{
-    const fcn_model *m = pl->m;
-    const shape *shapes = pl->p->shapes;
-    memset(req, 0, sizeof(rect) * m->n_tensors);
-    req[m->out_tensor] = o;
-    for (int i = m->n_nodes - 1; i >= 0; i--) {
-        const node *n = &m->nodes[i];
-        rect r = req[n->out];
-        if (r.h <= 0 || r.w <= 0)
-            continue;  /* nothing downstream needs it */
-        for (int j = 0; j < n->n_in; j++) {
-            shape is = shapes[n->in[j]];
-            int y0, y1, x0, x1, k, st, d, p;
-            op_window(n, 0, &k, &st, &d, &p);
-            need_axis(r.y0, r.y0 + r.h, k, st, d, p, is.h, &y0, &y1);
-            op_window(n, 1, &k, &st, &d, &p);
-            need_axis(r.x0, r.x0 + r.w, k, st, d, p, is.w, &x0, &x1);
-            rect q = {y0, x0, y1 - y0, x1 - x0};
-            if (q.h > 0 && q.w > 0)
-                req[n->in[j]] = rect_union(req[n->in[j]], q);
-        }
-    }
-}
-
-/* Columns each tensor computes in band tx of tw score-map columns (x0, w;
-** w == 0: not needed in this band). */
-static void band_cols(const planner *pl, int tw, int tx, rect *cols)
-{
-    const shape out = pl->p->shapes[pl->m->out_tensor];
-    int x0 = tx * tw;
-    need_rects(pl, (rect){0, x0, out.h, out.w - x0 < tw ? out.w - x0 : tw},
-               cols);
-}
-
-static int64_t floordiv(int64_t a, int64_t b)
-{
-    return a >= 0 ? a / b : -((-a + b - 1) / b);
-}
-
-/* Output rows [0, end) of node n that rows [0, avail) of an input of
-** in_h rows allow (out_h rows in all). */
-static int rows_computable(const node *n, int avail, int in_h, int out_h)
-{
-    if (avail >= in_h)
-        return out_h;
-    int k, st, d, p;
-    op_window(n, 0, &k, &st, &d, &p);
-    int64_t o = floordiv((int64_t)avail + p - (int64_t)(k - 1) * d - 1, st) + 1;
-    return (int)(o < 0 ? 0 : o > out_h ? out_h : o);
-}
-
-/* First input row (of in_h) that output row o of node n reads. */
-static int first_row_read(const node *n, int o, int in_h)
-{
-    int k, st, d, p;
-    op_window(n, 0, &k, &st, &d, &p);
-    int64_t a = (int64_t)o * st - p;
-    return (int)(a < 0 ? 0 : a > in_h ? in_h : a);
-}
-
-/* Windows of every tensor for the strip that brings the input to row y
-** (rows [0, y) available), in a band of columns `cols`, after the previous
-** strip's windows `prev` (zero at the start of the band). The strips are
-** pushed from the input: every layer computes all the rows its inputs
-** allow, and a tensor keeps only the rows that its readers still need
-** (from the first row their next output row reads) and its new rows. */
-static void strip_rects(const planner *pl, int y, const rect *cols,
-                        const rect *prev, rect *req)
-{
-    const fcn_model *m = pl->m;
-    const shape *sh = pl->p->shapes;
-    const int nt = m->n_tensors;
-    /* req[t].h holds the end first: rows [0, end) computed after it */
-    for (int t = 0; t < nt; t++) {
-        int pe = prev[t].y0 + prev[t].h;
-        req[t] = (rect){pe, cols[t].x0, pe, cols[t].w};
-    }
-    if (cols[0].w > 0 && y > req[0].h)
-        req[0].h = y < sh[0].h ? y : sh[0].h;
-    for (int i = 0; i < m->n_nodes; i++) {
-        const node *n = &m->nodes[i];
-        const int t = n->out;
-        if (cols[t].w <= 0)
-            continue;
-        int e = sh[t].h;
-        for (int j = 0; j < n->n_in; j++) {
-            int u = n->in[j], hu = sh[u].h;
-            int c = rows_computable(n, cols[u].w > 0 ? req[u].h : hu, hu,
-                                    sh[t].h);
-            if (c < e)
-                e = c;
-        }
-        if (e > req[t].h)
-            req[t].h = e;
-    }
-    /* keep what the readers' next rows read */
-    for (int i = 0; i < m->n_nodes; i++) {
-        const node *n = &m->nodes[i];
-        const int t = n->out;
-        int pe = prev[t].y0 + prev[t].h;
-        if (cols[t].w <= 0 || pe >= sh[t].h)
-            continue;  /* not needed, or done */
-        for (int j = 0; j < n->n_in; j++) {
-            int u = n->in[j];
-            if (cols[u].w <= 0)
-                continue;
-            int f = first_row_read(n, pe, sh[u].h);
-            if (f < req[u].y0)
-                req[u].y0 = f;
-        }
-    }
-    for (int t = 0; t < nt; t++) {
-        if (cols[t].w <= 0)
-            req[t] = (rect){0, 0, 0, 0};
-        else
-            req[t].h -= req[t].y0;
-    }
-}
 
 /* ---- the tables of the final choice ---- */
 
@@ -380,14 +207,14 @@ static int simulate(planner *pl, int step, int tw, char *seen)
     int n_sets = 0;
     for (int tx = 0; tx < p->tiles_x; tx++) {
         int set = 0, fresh = 0;
-        band_cols(pl, tw, tx, pl->cols);
+        plan_band_cols(pl, tw, tx, pl->cols);
         if (!count_row_set(pl, pl->cols, &n_sets))
             return 0;
         memset(pl->prev, 0, sizeof(rect) * nt);
         if (pl->record && (set = record_band(pl, tx, &fresh)) < 0)
             return 0;
         for (int ty = 0; ty < p->tiles_y; ty++) {
-            strip_rects(pl, (ty + 1) * step, pl->cols, pl->prev, pl->req);
+            plan_strip_rects(pl, (ty + 1) * step, pl->cols, pl->prev, pl->req);
             for (int t = 0; t < nt; t++) {
                 rect r = pl->req[t], q = pl->prev[t];
                 if (r.h > p->buf_rows[t])
