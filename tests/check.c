@@ -3,6 +3,8 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "check.h"
 
@@ -27,4 +29,18 @@ int check_done(void)
 {
     printf("%d passed, %d failed\n", check_pass, check_fail);
     return check_fail ? 1 : 0;
+}
+
+double check_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+long check_peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
 }

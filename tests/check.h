@@ -15,4 +15,9 @@ void check_(int ok, const char *file, int line, const char *fmt, ...)
 
 int check_done(void);
 
+/* Monotonic seconds, and this process's peak resident set in KB: for the
+** bounds the robustness tests put on hostile inputs. */
+double check_now(void);
+long check_peak_rss_kb(void);
+
 #endif

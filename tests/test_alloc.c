@@ -106,6 +106,22 @@ static void put(result *r, const void *p, size_t n)
     r->n += n;
 }
 
+/* A tensor call's outcome: on failure, whether it left data behind; else
+** its shape and floats appended to r, and the tensor freed. */
+static fcn_status put_tensor(result *r, fcn_status st, fcn_tensor *t,
+                             int *bad_out)
+{
+    if (st) {
+        *bad_out = t->data != NULL;
+        return st;
+    }
+    int dims[3] = {t->c, t->h, t->w};
+    put(r, dims, sizeof dims);
+    put(r, t->data, sizeof(float) * (size_t)t->c * t->h * t->w);
+    fcn_tensor_free(t);
+    return FCN_OK;
+}
+
 static int same(const result *a, const result *b)
 {
     return a->n == b->n && (!a->n || !memcmp(a->p, b->p, a->n));
@@ -134,13 +150,6 @@ static void set_sentinel(void)
 
 static long total_points;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
-
 static void sweep(const char *name, phase_fn fn, const void *ctx)
 {
     result want = {0};
@@ -156,7 +165,7 @@ static void sweep(const char *name, phase_fn fn, const void *ctx)
     }
     fcn_set_allocator(&counting);
     phase = name;
-    const double t0 = now();
+    const double t0 = check_now();
     const long live0 = A.live;
     long points = 0, absorbed = 0, fails = 0, first_absorbed = 0;
     for (long n = 1; n <= MAX_POINTS; n++) {
@@ -206,7 +215,7 @@ static void sweep(const char *name, phase_fn fn, const void *ctx)
           (long)A.bad);
     A.bad = 0;
     printf("%-36s %5ld failure points (%.2f s)\n", name, points,
-           now() - t0);
+           check_now() - t0);
     if (absorbed)
         printf("%-36s %5ld of them absorbed (success, same bytes; the "
                "first: allocation %ld)\n", "", absorbed, first_absorbed);
@@ -353,15 +362,7 @@ static fcn_status ph_image(const void *ctx, const result *want, result *r,
         fcn_tensor t = {(float *)&A, 1, 1, 1};
         st = fcn_image_load(c->m, c->path, c->out_h, c->out_w, &t);
         disarm();
-        if (st) {
-            *bad_out = t.data != NULL;
-            return st;
-        }
-        int dims[3] = {t.c, t.h, t.w};
-        put(r, dims, sizeof dims);
-        put(r, t.data, sizeof(float) * (size_t)t.c * t.h * t.w);
-        fcn_tensor_free(&t);
-        return FCN_OK;
+        return put_tensor(r, st, &t, bad_out);
     }
     fcn_image img = {(unsigned char *)&A, 1, 1, 1};
     st = c->src ? fcn_image_resize(c->m, c->src, c->out_h, c->out_w, &img)
@@ -411,15 +412,7 @@ static fcn_status ph_npy(const void *ctx, const result *want, result *r,
     fcn_tensor t = {(float *)&A, 1, 1, 1};
     fcn_status st = fcn_npy_read(c->path, &t);
     disarm();
-    if (st) {
-        *bad_out = t.data != NULL;
-        return st;
-    }
-    int dims[3] = {t.c, t.h, t.w};
-    put(r, dims, sizeof dims);
-    put(r, t.data, sizeof(float) * (size_t)t.c * t.h * t.w);
-    fcn_tensor_free(&t);
-    return FCN_OK;
+    return put_tensor(r, st, &t, bad_out);
 }
 
 /* ---- the detector ---- */

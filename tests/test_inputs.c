@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,20 +30,6 @@
 #include "fcn.h"
 
 static const char *tmp;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 /* A path in TMPDIR for name, kept until remove_all (which removes them
 ** all, whatever happened). */
@@ -317,9 +302,9 @@ static void expect_refused(const fcn_model *m, const char *what,
                            const char *needle, double max_s)
 {
     fcn_image img = {(unsigned char *)1, 1, 1, 1};
-    double t0 = now();
+    double t0 = check_now();
     fcn_status st = fcn_image_decode(m, path, out_h, out_w, &img);
-    double dt = now() - t0;
+    double dt = check_now() - t0;
     CHECK(st == FCN_ERR_NOMEM && !img.pixels &&
           strstr(fcn_last_error(), needle) && dt < max_s,
           "%s: status %d in %.3f s: %s", what, st, dt, fcn_last_error());
@@ -339,7 +324,7 @@ static void image_bombs(const char *model)
     struct stat sb;
     CHECK(stat(p1, &sb) == 0 && sb.st_size < 1000000,
           "PNG bomb is small (%lld bytes)", (long long)sb.st_size);
-    long rss0 = peak_rss_kb();
+    long rss0 = check_peak_rss_kb();
     expect_refused(m, "JPEG 20000x20000", j1, 0, 0,
                    "20000x20000 (400000000 pixels) exceeds the limit of "
                    "100000000 pixels", 1.0);
@@ -383,7 +368,7 @@ static void image_bombs(const char *model)
     fcn_image bad = {(unsigned char *)1, 1, 1, 1};
     CHECK(fcn_image_decode(m, j3, 1, 70000, &bad) == FCN_ERR_ARG &&
           !bad.pixels, "resize to 70000x1: %s", fcn_last_error());
-    long grew = peak_rss_kb() - rss0;
+    long grew = check_peak_rss_kb() - rss0;
     CHECK(grew < 64 * 1024, "bombs grew the peak RSS by %ld KB", grew);
     remove(j1);
     remove(j2);
@@ -530,9 +515,9 @@ static void npy_refused(const char *what, const char *path, fcn_status want,
                         const char *needle)
 {
     fcn_tensor t = {(float *)1, 1, 1, 1};
-    double t0 = now();
+    double t0 = check_now();
     fcn_status st = fcn_npy_read(path, &t);
-    double dt = now() - t0;
+    double dt = check_now() - t0;
     const char *e = fcn_last_error();
     CHECK(st == want && !t.data && strstr(e, path) && strstr(e, needle) &&
           dt < 1.0, "%s: status %d in %.3f s: %s", what, st, dt, e);
@@ -646,12 +631,12 @@ static void npy_hand(void)
     npy_case(1, "{" D3 "(1, 2, 2), }", 16 + 12, "12 bytes after the data");
     npy_case(2, "{" D3 "(1, 2, 2), }", 16 + 1, "1 byte after the data");
     npy_case(1, "{" D3 "(1, 2, 2), }", 15, "holds 15 bytes");
-    long rss0 = peak_rss_kb();
+    long rss0 = check_peak_rss_kb();
     npy_case(1, "{" D3 "(8, 32768, 32768), }", 64,
              "(32 GiB) but the file holds 64 bytes");
     npy_case(3, "{" D3 "(1048576, 1048576, 1048576), }", 0,
              "(4 EiB) but the file holds 0 bytes");
-    CHECK(peak_rss_kb() - rss0 < 64 * 1024, "32 GiB claim allocated");
+    CHECK(check_peak_rss_kb() - rss0 < 64 * 1024, "32 GiB claim allocated");
     /* the preamble */
     npy_raw("empty file", "", 0, "not a .npy file");
     npy_raw("5 bytes", "\x93NUMP", 5, "not a .npy file");

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "check.h"
@@ -662,20 +661,6 @@ static void disagreements(void)
 
 /* ---- padding bombs, and the score map in the memory budget ---- */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
 /* n Pad layers of `pad` on every side of a 1 x side x side input, then a
 ** 1x1 conv to `classes` classes: refused, or loaded. */
 static fcn_model *pad_chain(int n, int pad, int classes, int side,
@@ -744,12 +729,12 @@ static fcn_status bomb_load(int H, int W, int d1, int d2, int stride,
                             size_t *size)
 {
     unsigned char *b = bomb_bin(H, W, d1, d2, stride, size);
-    const long rss0 = peak_rss_kb();
-    const double t0 = now();
+    const long rss0 = check_peak_rss_kb();
+    const double t0 = check_now();
     *m = NULL;
     fcn_status st = fcn_model_load_memory(b, *size, NULL, m);
-    *dt = now() - t0;
-    *drss = peak_rss_kb() - rss0;
+    *dt = check_now() - t0;
+    *drss = check_peak_rss_kb() - rss0;
     free(b);
     return st;
 }
@@ -809,12 +794,12 @@ static void growth_bombs(void)
     CHECK(st == FCN_OK && m, "bomb trained at 65536x65536: %s",
           fcn_last_error());
     if (m) {
-        const long rss0 = peak_rss_kb();
-        const double t0 = now();
+        const long rss0 = check_peak_rss_kb();
+        const double t0 = check_now();
         fcn_session *s = NULL;
         st = fcn_session_create(m, 160, 224, NULL, &s);
-        dt = now() - t0;
-        drss = peak_rss_kb() - rss0;
+        dt = check_now() - t0;
+        drss = check_peak_rss_kb() - rss0;
         CHECK(st == FCN_ERR_UNSUPPORTED && !s &&
                   strstr(fcn_last_error(), "layer 'conv1' (Conv): its "
                                            "224x30160 map is 188x"),
@@ -827,11 +812,11 @@ static void growth_bombs(void)
         s = NULL;
         /* far over 2^34 floats, under any limit: as fast */
         const fcn_session_options huge = {1, SIZE_MAX, 0};
-        const double t1 = now();
+        const double t1 = check_now();
         st = fcn_session_create(m, 1000000, 1000000, &huge, &s);
-        CHECK(st == FCN_ERR_NOMEM && !s && now() - t1 < 0.5,
+        CHECK(st == FCN_ERR_NOMEM && !s && check_now() - t1 < 0.5,
               "bomb at 10^6 x 10^6, no limit: %s in %.3f s: %s", st_name(st),
-              now() - t1, fcn_last_error());
+              check_now() - t1, fcn_last_error());
         fcn_session_free(s);
         fcn_model_free(m);
         cases_pad += 2;
@@ -854,7 +839,7 @@ static void growth_bombs(void)
         fcn_session *s = NULL;
         fcn_scores sc;
         float *in = calloc((size_t)224 * 160, sizeof(float));
-        const double t0 = now();
+        const double t0 = check_now();
         st = fcn_session_create(m, 160, 224, &one, &s);
         if (!st)
             st = fcn_session_run(s, in, &sc);
@@ -863,7 +848,7 @@ static void growth_bombs(void)
               st ? fcn_last_error() : "ok", st ? 0 : sc.out_w,
               st ? 0 : sc.out_h);
         printf("d1 = 151: 254x4690 map at 224x160, created and run in "
-               "%.2f s\n", now() - t0);
+               "%.2f s\n", check_now() - t0);
         free(in);
         fcn_session_free(s);
         fcn_model_free(m);
@@ -1002,10 +987,10 @@ static void pool_bombs(void)
         fcn_model *m = tm_load(tm, NULL);
         if (!m)
             continue;
-        const double t0 = now();
+        const double t0 = check_now();
         int oc, oh, ow;
         float *y = t_run_model(m, x, N, N, &oc, &oh, &ow);
-        const double dt = now() - t0;
+        const double dt = check_now() - t0;
         double worst = 0;
         for (int a = 0; y && a < oh && oc == 1 && oh == O && ow == O; a++)
             for (int b = 0; b < ow; b++) {
@@ -1031,10 +1016,10 @@ static void limits(void)
 {
     for (size_t i = 0; i < sizeof ones / sizeof ones[0]; i++)
         ones[i] = 1.0f;
-    const double t0 = now();
+    const double t0 = check_now();
     single_layers();
     printf("single layers: %d cases, %d accepted (%.1f s)\n", cases_geom,
-           outcomes[FCN_OK], now() - t0);
+           outcomes[FCN_OK], check_now() - t0);
     chains();
     disagreements();
     pad_bombs();
@@ -1047,7 +1032,7 @@ static void limits(void)
            cases_geom, outcomes[FCN_OK], outcomes[FCN_ERR_FORMAT],
            outcomes[FCN_ERR_UNSUPPORTED], refused_geometry,
            outcomes[FCN_ERR_SHAPE],
-           outcomes[FCN_ERR_NOMEM], cases_attr, cases_pad, now() - t0);
+           outcomes[FCN_ERR_NOMEM], cases_attr, cases_pad, check_now() - t0);
     CHECK(outcomes[FCN_OK] > 500 && outcomes[FCN_ERR_FORMAT] > 1000 &&
               refused_geometry > 100 &&
               outcomes[FCN_ERR_UNSUPPORTED] > 100 &&

@@ -81,3 +81,24 @@ fcn_model *fz_load_model(const char *relpath, const fcn_options *opt)
     }
     return m;
 }
+
+fcn_status fz_load_input(const uint8_t *data, size_t size, uint32_t h,
+                         int fix_size, fcn_model **m)
+{
+    fcn_options opt = {
+        .gap_mode = (fcn_gap_mode)(h & 1),
+        .winograd = (fcn_winograd)((h >> 1) % 3),
+        .gemm = (fcn_gemm)((h >> 3) & 1),
+    };
+    *m = NULL;
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!buf)
+        return FCN_ERR_NOMEM;
+    memcpy(buf, data, size);
+    if (fix_size && size >= 24)
+        for (int i = 0; i < 8; i++)
+            buf[16 + i] = (unsigned char)((uint64_t)size >> (8 * i));
+    fcn_status st = fcn_model_load_memory(buf, size, &opt, m);
+    free(buf);
+    return st;
+}

@@ -37,5 +37,10 @@ void fz_touch(const void *p, size_t n);
 ** relative to it; FCN_FUZZ_SRC overrides the tree's root); opt may be
 ** NULL. Aborts if it does not load: the harness cannot run without it. */
 fcn_model *fz_load_model(const char *relpath, const fcn_options *opt);
+/* A model.bin fuzz input loaded from memory with options drawn from h;
+** with fix_size, the header's file_size is first made right (so that the
+** fuzzer explores past the size check). *m is NULL where it fails. */
+fcn_status fz_load_input(const uint8_t *data, size_t size, uint32_t h,
+                         int fix_size, fcn_model **m);
 
 #endif

@@ -143,22 +143,8 @@ static void detect(const fcn_model *m, const fcn_model_info *in, uint32_t h)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint32_t h = fz_hash(data, size);
-    fcn_options opt = {
-        .gap_mode = (fcn_gap_mode)(h & 1),
-        .winograd = (fcn_winograd)((h >> 1) % 3),
-        .gemm = (fcn_gemm)((h >> 3) & 1),
-    };
-    /* the header's file_size made right, as in fuzz_model.c */
-    unsigned char *buf = malloc(size ? size : 1);
-    if (!buf)
-        return 0;
-    memcpy(buf, data, size);
-    if (size >= 24)
-        for (int i = 0; i < 8; i++)
-            buf[16 + i] = (unsigned char)((uint64_t)size >> (8 * i));
-    fcn_model *m = NULL;
-    fcn_status st = fcn_model_load_memory(buf, size, &opt, &m);
-    free(buf);
+    fcn_model *m;
+    fcn_status st = fz_load_input(data, size, h, 1, &m);
     fz_check_status(st);
     if (st)
         return 0;

@@ -33,13 +33,6 @@ void test_window(void);
 void test_im2col(void);
 void test_gemm(void);
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Use the variant named, or say why not: 1 to run, 0 skipped, -1 unknown. */
 static int use_isa(const char *id)
 {
@@ -78,20 +71,20 @@ int main(int argc, char **argv)
                         {"im2col", test_im2col},
                         {"gemm", test_gemm}};
     for (size_t k = 0; k < sizeof kernel_tests / sizeof kernel_tests[0]; k++) {
-        double t0 = now();
+        double t0 = check_now();
         int before = check_pass + check_fail;
         kernel_tests[k].fn();
         printf("%-14s %6d checks (%.2fs)\n", kernel_tests[k].name,
-               check_pass + check_fail - before, now() - t0);
+               check_pass + check_fail - before, check_now() - t0);
     }
     for (int op = 0; op < OP_COUNT; op++) {
-        double t0 = now();
+        double t0 = check_now();
         int before = check_pass + check_fail;
         op_tests[op].fn();
         int n = check_pass + check_fail - before;
         CHECK(n > 0, "op %s: its test checked nothing", op_tests[op].name);
         printf("%-14s %6d checks (%.2fs)\n", op_tests[op].name, n,
-               now() - t0);
+               check_now() - t0);
     }
     return check_done();
 }
