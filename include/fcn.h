@@ -53,6 +53,22 @@
 extern "C" {
 #endif
 
+/* The version of this header; fcn_version() says which library is running
+** (meson.build checks these against the project's version). */
+#define FCN_VERSION_MAJOR 0
+#define FCN_VERSION_MINOR 1
+#define FCN_VERSION_PATCH 0
+#define FCN_VERSION_STRING "0.1.0"
+/* as one number, for #if: FCN_VERSION_NUMBER >= FCN_MAKE_VERSION(0, 2, 0) */
+#define FCN_MAKE_VERSION(a, b, c) ((a) * 10000 + (b) * 100 + (c))
+#define FCN_VERSION_NUMBER \
+    FCN_MAKE_VERSION(FCN_VERSION_MAJOR, FCN_VERSION_MINOR, FCN_VERSION_PATCH)
+
+/* The library's version, "MAJOR.MINOR.PATCH" (that of the libfcn the
+** program runs with, which may be newer than the header it was built
+** with). */
+const char *fcn_version(void);
+
 typedef enum fcn_status {
     FCN_OK = 0,
     FCN_ERR_IO,          /* file cannot be opened or read */

@@ -1,5 +1,6 @@
 /*
-** err.c: the thread-local error message, and the public status strings.
+** err.c: the thread-local error message, the public status strings and
+** the version string.
 */
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,11 @@ fcn_status err_wrap(fcn_status st, const char *fmt, ...)
     if (n >= 0 && (size_t)n < sizeof last_error)
         snprintf(last_error + n, sizeof last_error - (size_t)n, "%s", msg);
     return st;
+}
+
+const char *fcn_version(void)
+{
+    return FCN_VERSION_STRING;
 }
 
 const char *fcn_last_error(void)
