@@ -35,8 +35,8 @@
 **     bit-identical to a run alone.
 **   - fcn_last_error and fcn_blas_info return thread-local strings. The
 **     process-wide set-ups (the kernel variant, FCN_ISA read at first use;
-**     OpenBLAS, opened at first need) happen once, from whichever thread
-**     comes first.
+**     OpenBLAS, opened at first need; FCN_DECODER and libvips, at the
+**     first image) happen once, from whichever thread comes first.
 **   - fcn_set_allocator is not thread-safe (call it before other threads
 **     use fcn); everything else may be called from any thread.
 **   - Objects and buffers (images, tensors, score maps) are plain data: the
@@ -115,6 +115,20 @@ typedef enum fcn_gemm {
 ** anything is decoded. */
 #define FCN_DEFAULT_MAX_PIXELS ((int64_t)100000000)
 
+/* Preprocessing of images that replaces the model's own (as OpenCV's
+** blobFromImage takes it): (x*scale - mean[c]) / std[c] after the channel
+** order. A zeroed struct, and each zero or NULL field, means the model's
+** value; copied at load, fcn_model_get_info reports the effective ones.
+** A value out of range fails the load with FCN_ERR_ARG. */
+typedef struct fcn_preprocess {
+    const char *color;  /* NULL: the model's; "rgb" or "bgr" (bgr: the
+                           channels swapped) for 3-channel models, "gray"
+                           for 1-channel ones */
+    float scale;        /* 0: the model's; else finite */
+    const float *mean;  /* NULL: the model's; in_c finite values */
+    const float *std;   /* NULL: the model's; in_c finite values, each > 0 */
+} fcn_preprocess;
+
 typedef struct fcn_options {   /* a zeroed struct means defaults */
     fcn_gap_mode gap_mode;
     fcn_winograd winograd;
@@ -125,6 +139,7 @@ typedef struct fcn_options {   /* a zeroed struct means defaults */
                                   refused with FCN_ERR_NOMEM; a side is at
                                   most 65536 whatever the cap; < 0:
                                   FCN_ERR_ARG */
+    fcn_preprocess prep;       /* zeroed: the model's preprocessing */
 } fcn_options;
 
 /* Geometry of the score map in input pixels: cell (i, j) sees the input
@@ -181,11 +196,25 @@ typedef struct fcn_session_options {  /* a zeroed struct means defaults */
                            workspace and the tiling's tables; 0: 512 MiB.
                            Each further thread adds its own workspace.
                            Larger inputs run in bands of score-map columns
-                           and strips of input rows, with the same results
-                           up to rounding (docs/engine.md) */
+                           and strips of input rows. With fcn's own kernels
+                           (FCN_GEMM_AUTO where the CPU has AVX2 and FMA)
+                           the scores are the same bits whatever the
+                           tiling, the thread count or the region
+                           (fcn_session_create_region), for one kernel
+                           variant (FCN_ISA); OpenBLAS (FCN_GEMM_BLAS, CPUs
+                           without AVX2) gives them up to rounding only
+                           (docs/engine.md, "Exact results") */
     int tile;           /* > 0: force bands of tile score-map columns and
                            strips of tile score-map rows' worth of input
                            rows */
+    /* NULL: none. Called after each tile of a run (fcn_session_tiles) with
+    ** the tiles done so far and their total (done == total the last time),
+    ** on the thread that called fcn_session_run, which is thread 0 of the
+    ** run's team: the other threads may meanwhile start the next tile and
+    ** wait for it. It must not call fcn on this session; a slow callback
+    ** slows the run. Counts over INT_MAX are clamped to INT_MAX. */
+    void (*progress)(void *ud, int done, int total);
+    void *progress_ud;
 } fcn_session_options;
 
 /* Plan the network for an input of height x width. opt may be NULL.
@@ -204,7 +233,8 @@ void fcn_session_free(fcn_session *s);  /* accepts NULL */
 /* Score map size and geometry, known before running. */
 void fcn_session_shape(const fcn_session *s, fcn_scores *shape);
 size_t fcn_session_arena_bytes(const fcn_session *s);
-/* Run on a preprocessed float input, in_c x height x width (CHW). */
+/* Run on a preprocessed float input, in_c x height x width (CHW); on a
+** region session, its input window alone (fcn_session_input_window). */
 fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out);
 
 /* Per-layer figures of the last run, for benchmarks. */
@@ -229,6 +259,34 @@ typedef struct fcn_layer_stats {
 ** out (may be NULL) with the figures of the last fcn_session_run. */
 int fcn_session_layers(const fcn_session *s, fcn_layer_stats *out, int max);
 
+/* A region of the score map, in cells: rows [row, row + height), columns
+** [col, col + width). */
+typedef struct fcn_region {
+    int row, col, height, width;
+} fcn_region;
+
+/* A session for the cells of a region of the score map of an image_h x
+** image_w input, computed from the input pixels they need alone (the
+** region's halo, fcn_session_input_window). Its scores (fcn_session_shape,
+** fcn_session_run) are cells->height x cells->width cells, equal bit for
+** bit to those cells of the whole image's map (docs/engine.md, "Exact
+** results"); padding applies only at the image's true borders. The
+** geometry's offsets are the region's: its cell (i, j) sees the input
+** window at (i*stride_h + offset_h, j*stride_w + offset_w) of the image.
+** A region outside the map, or empty: FCN_ERR_ARG. The other errors and
+** opt are fcn_session_create's (mem_limit counts the region's cells). */
+fcn_status fcn_session_create_region(const fcn_model *m, int image_h,
+                                     int image_w, const fcn_region *cells,
+                                     const fcn_session_options *opt,
+                                     fcn_session **out);
+/* The input pixels the session reads, clipped to the image: rows [*y0, *y0
+** + *h), columns [*x0, *x0 + *w) (the whole input for a session of
+** fcn_session_create). On a region session fcn_session_run takes this
+** window alone (in_c x h x w floats, CHW), and fcn_session_run_image the
+** whole image, of which it reads the window. */
+void fcn_session_input_window(const fcn_session *s, int *y0, int *x0, int *h,
+                              int *w);
+
 /* ---- images and arrays (helpers for front ends) ---- */
 
 /* The buffers of fcn_tensor and fcn_image that fcn fills come from the
@@ -240,20 +298,31 @@ typedef struct fcn_tensor {  /* a C x H x W float32 array */
     int c, h, w;
 } fcn_tensor;
 
-typedef struct fcn_image {   /* 8-bit pixels, h x w x c (c = 1 or 3, RGB) */
-    unsigned char *pixels;
+typedef struct fcn_image {   /* pixels h x w x c (c = 1 or 3, RGB) */
+    unsigned char *pixels;     /* 16-bit: uint16_t samples, host-endian */
     int w, h, c;
+    int depth;                 /* bits per sample: 8 or 16; 0 means 8 */
 } fcn_image;
 
-/* Decode an image (PNG, JPEG, BMP, ... through stb_image) with the model's
-** channel count, optionally resized (out_h/out_w > 0) with the model's
-** filter. Preprocessing happens tile by tile in fcn_session_run_image, so a
+/* Decode an image with the model's channel count, optionally resized
+** (out_h/out_w > 0) with the model's filter. Two decoders (docs/images.md),
+** chosen by the environment variable FCN_DECODER, read once: "vips"
+** (libvips: TIFF, BigTIFF, WebP, PNG, JPEG, GIF, PNM, ...; the EXIF
+** orientation applied; the default where fcn is built with libvips) or
+** "stb" (stb_image: PNG, JPEG, BMP, PNM, GIF, TGA, PSD, HDR; EXIF
+** ignored); another value: FCN_ERR_ARG. Both give what PIL's
+** convert('RGB') or convert('L') gives: alpha dropped, not flattened;
+** palettes expanded; CMYK (libvips) as Pillow converts it; and keep 16-bit
+** samples (16-bit PNG and PNM, and with libvips TIFF) at full depth
+** (depth 16); other sample formats (float TIFF) are FCN_ERR_UNSUPPORTED.
+** Preprocessing happens tile by tile in fcn_session_run_image, so a
 ** large photo never exists as floats in full. The image's size is read
 ** from its header first: more than the model's max_pixels
 ** (fcn_options.max_pixels), or a side over 65536, and so a resize target,
 ** is refused with FCN_ERR_NOMEM before anything is decoded (the message
-** names the limit). Only the decoded pixels (and, resizing, the resized
-** ones) are ever held: no copy. */
+** names the limit; libvips: the size after the orientation). Only the
+** decoded pixels (and, resizing, the resized ones) are ever held: no copy
+** (libvips reads the file in order, a strip at a time, into the image). */
 fcn_status fcn_image_decode(const fcn_model *m, const char *path, int out_h,
                             int out_w, fcn_image *out);
 void fcn_image_free(fcn_image *img);
@@ -262,7 +331,28 @@ void fcn_image_free(fcn_image *img);
 ** the model's max_pixels: FCN_ERR_NOMEM, before allocating. */
 fcn_status fcn_image_resize(const fcn_model *m, const fcn_image *img,
                             int out_h, int out_w, fcn_image *out);
-/* Run on a decoded image whose size is the session's. */
+
+/* How fcn_image_fit brings an image to out_h x out_w (torchvision's
+** transforms). */
+typedef enum fcn_fit {
+    FCN_FIT_STRETCH = 0, /* resized to out_h x out_w */
+    FCN_FIT_SHORTER = 1, /* aspect kept, the shorter side min(out_h, out_w),
+                            the other int(s * long / short): Resize(int) */
+    FCN_FIT_CROP = 2     /* aspect kept, resized to cover out_h x out_w:
+                            the side whose ratio out/in is the larger gets
+                            its target exactly, the other int(t * other /
+                            this) (as Resize(int)); then the centre out_h x
+                            out_w cut from that H x W: top int(round((H -
+                            out_h) / 2.0)), round half to even, likewise
+                            left: Resize + CenterCrop */
+} fcn_fit;
+/* img brought to out_h x out_w (SHORTER: the size it gives) with the
+** model's filter, into a new image; out_h, out_w > 0; the resized size is
+** checked against the model's max_pixels. */
+fcn_status fcn_image_fit(const fcn_model *m, const fcn_image *img,
+                         fcn_fit fit, int out_h, int out_w, fcn_image *out);
+/* Run on a decoded image whose size is the session's (a region session's:
+** the whole image, of which it reads the input window). */
 fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
                                  fcn_scores *out);
 
@@ -295,10 +385,12 @@ void fcn_tensor_free(fcn_tensor *t);
 ** it is: "PATH: exists and is not a regular file, not replaced".
 ** fcn_output_commit checks every write, then flushes, fsyncs, closes and
 ** renames the temporary over path, so a reader sees the old file or the
-** whole new one; on any failure it removes the temporary and says why
-** ("PATH: No space left on device"). fcn_output_abort removes it. Either
-** ends the output (the handle is gone). Thread-safe; at most 16 outputs
-** are open at once in a process. */
+** whole new one, then fsyncs the directory (the new name survives a
+** crash); on any failure before the rename it removes the temporary and
+** says why ("PATH: No space left on device"); a failure to sync the
+** directory is reported with the file in place. fcn_output_abort removes
+** it. Either ends the output (the handle is gone). Thread-safe; at most 16
+** outputs are open at once in a process. */
 typedef struct fcn_output fcn_output;
 fcn_status fcn_output_open(const char *path, fcn_output **out, FILE **f);
 fcn_status fcn_output_commit(fcn_output *o);
@@ -317,8 +409,11 @@ void fcn_output_remove_temporaries(void);
 ** or 64), or NULL: the call then fails with FCN_ERR_NOMEM, nothing leaked
 ** and its outputs NULL (or, where it can do without the block, succeeds
 ** with the same result). free is given the pointer and the size alloc was asked
-** for. ud is passed to both. Outside the hook: the memory OpenBLAS and the
-** OpenMP runtime allocate for themselves, libc's (stdio buffers), and the
+** for. ud is passed to both. Outside the hook: the memory OpenBLAS, the
+** OpenMP runtime and libvips (opened on first use; the codecs' state and
+** a strip of rows while fcn_image_decode copies them into the image's
+** buffer, which is from alloc) allocate for themselves, libc's (stdio
+** buffers), and the
 ** read-only file mapping fcn_model_load uses for model.bin (it falls back to
 ** a buffer from alloc where the file cannot be mapped). */
 typedef struct fcn_allocator {

@@ -3,6 +3,7 @@
 */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -43,4 +44,24 @@ long check_peak_rss_kb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
+}
+
+unsigned char *check_read_file(const char *path, size_t *n)
+{
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    unsigned char *b = NULL;
+    long sz = -1;
+    if (!fseek(f, 0, SEEK_END) && (sz = ftell(f)) >= 0 &&
+        !fseek(f, 0, SEEK_SET) && (b = malloc(sz > 0 ? (size_t)sz : 1)) &&
+        fread(b, 1, (size_t)sz, f) != (size_t)sz) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    if (b)
+        *n = (size_t)sz;
+    return b;
 }

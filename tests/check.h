@@ -6,6 +6,8 @@
 #ifndef FCN_CHECK_H
 #define FCN_CHECK_H
 
+#include <stddef.h>
+
 extern int check_pass, check_fail;
 
 void check_(int ok, const char *file, int line, const char *fmt, ...)
@@ -19,5 +21,8 @@ int check_done(void);
 ** bounds the robustness tests put on hostile inputs. */
 double check_now(void);
 long check_peak_rss_kb(void);
+
+/* The whole of a file, malloc'd (NULL if it cannot be read); *n its size. */
+unsigned char *check_read_file(const char *path, size_t *n);
 
 #endif

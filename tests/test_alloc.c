@@ -294,7 +294,7 @@ static fcn_status ph_load(const void *ctx, const result *want, result *r,
     put(r, &info.geom, sizeof info.geom);
     put(r, &info.weight_bytes, sizeof info.weight_bytes);
     float *x = make_input(info.in_c, c->h, c->w);
-    fcn_session_options so = {1, 0, 0};
+    fcn_session_options so = {.threads = 1, .mem_limit = 0, .tile = 0};
     st = scores_of(m, c->h, c->w, &so, x, r);
     free(x);
     fcn_model_free(m);
@@ -364,7 +364,7 @@ static fcn_status ph_image(const void *ctx, const result *want, result *r,
         disarm();
         return put_tensor(r, st, &t, bad_out);
     }
-    fcn_image img = {(unsigned char *)&A, 1, 1, 1};
+    fcn_image img = {(unsigned char *)&A, 1, 1, 1, 8};
     st = c->src ? fcn_image_resize(c->m, c->src, c->out_h, c->out_w, &img)
                 : fcn_image_decode(c->m, c->path, c->out_h, c->out_w, &img);
     disarm();
@@ -557,8 +557,8 @@ int main(int argc, char **argv)
     ** two threads */
     float *x1 = make_input(1, 80, 96), *x3 = make_input(3, 96, 112);
     const session_case sessions[] = {
-        {fm, 80, 96, {1, 0, 0}, x1, 1},
-        {vm, 96, 112, {2, 900000, 0}, x3, 2},
+        {fm, 80, 96, {.threads = 1}, x1, 1},
+        {vm, 96, 112, {.threads = 2, .mem_limit = 900000}, x3, 2},
     };
     sweep("session fashion 96x80", ph_session, &sessions[0]);
     sweep("session vgg11_bn 112x96, tiled", ph_session, &sessions[1]);
@@ -568,7 +568,7 @@ int main(int argc, char **argv)
     fcn_set_allocator(&counting);
     fcn_session *s = NULL;
     fcn_scores sc;
-    const fcn_session_options two = {2, 0, 0};
+    const fcn_session_options two = {.threads = 2, .mem_limit = 0, .tile = 0};
     long during = -1;
     if (fcn_session_create(vm, 96, 112, &two, &s) == FCN_OK) {
         arm(0);

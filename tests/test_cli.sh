@@ -39,9 +39,9 @@ expect_fail "unreadable image" "not a readable image" "$run" "$m" "$tmp/text.png
 expect_fail "missing image" "No such file" "$run" "$m" "$tmp/none.png"
 expect_fail "too small" "smaller than the network needs" "$run" "$m" "$fx/cl_dense3/in_0.npy"
 expect_fail "channels" "channels" "$run" "$fx/theano/model.bin" "$fx/cf_dense2/in_1.npy"
-expect_fail "bad --threads" "threads" "$run" "$m" "$fx/cf_dense2/in_1.npy" --threads 0
+expect_fail "bad --threads" "threads needs a number from 0" "$run" "$m" "$fx/cf_dense2/in_1.npy" --threads -1
 expect_fail "bad --out" ".npy" "$run" "$m" "$fx/cf_dense2/in_1.npy" --out "$tmp/x.txt"
-expect_fail "unwritable --out" "cannot write\|No such file" "$run" "$m" "$fx/cf_dense2/in_1.npy" --out "$tmp/nodir/x.npy"
+expect_fail "unwritable --out" "x.npy: directory .*nodir. does not exist" "$run" "$m" "$fx/cf_dense2/in_1.npy" --out "$tmp/nodir/x.npy"
 if ls "$tmp/nodir" 2>/dev/null | grep -q .; then bad "partial file in nodir"; else ok; fi
 ls -A "$tmp" | grep -q '\.tmp$\|\.tmp\.' && bad "temporary file left behind" || ok
 

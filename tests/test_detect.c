@@ -527,7 +527,7 @@ static void test_detector(const char *model, const char *img1,
           r.levels[2].skipped && !r.levels[0].skipped &&
           r.levels[0].out_h > 0 && r.levels[0].tiles >= 1,
           "detector: heat map and level reports");
-    fcn_image tiny = {a.pixels, 5, 5, a.c};
+    fcn_image tiny = {a.pixels, 5, 5, a.c, a.depth};
     CHECK(fcn_detector_run(d, &tiny, &r) == FCN_ERR_SHAPE &&
           strstr(fcn_last_error(), "at every scale"),
           "detector: a 5x5 image: %s", fcn_last_error());

@@ -221,7 +221,7 @@ expect_fail "unknown heatmap class" 1 "no class" "$det" "$model" "$image" --heat
 expect_fail "bad scales" 1 "--scales" "$det" "$model" "$image" --scales 1,x
 expect_fail "scales and pyramid" 1 "either" "$det" "$model" "$image" --scales 1 --min-scale 0.5
 expect_fail "bad iou" 1 "--iou" "$det" "$model" "$image" --iou 2
-expect_fail "bad threads" 1 "--threads" "$det" "$model" "$image" --threads 0
+expect_fail "bad threads" 1 "--threads needs a number from 0" "$det" "$model" "$image" --threads -1
 expect_fail "draw needs a directory" 1 "directory" "$det" "$model" "$image" "$image" --draw "$tmp/one-file.png"
 python3 -c '
 import struct, sys, zlib
@@ -231,8 +231,8 @@ ch = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc
 open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + ch(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)) + ch(b"IDAT", zlib.compress(raw)) + ch(b"IEND", b""))
 ' "$tmp/tiny.png"
 expect_fail "too small" 1 "smaller than the network" "$det" "$model" "$tmp/tiny.png"
-expect_fail "unwritable --json" 1 "nodir/x.json: No such file" "$det" "$model" "$image" --json "$tmp/nodir/x.json"
-expect_fail "unwritable --draw" 1 "nodir/x.png: No such file" "$det" "$model" "$image" --draw "$tmp/nodir/x.png"
+expect_fail "unwritable --json" 1 "nodir/x.json: directory .*nodir. does not exist" "$det" "$model" "$image" --json "$tmp/nodir/x.json"
+expect_fail "unwritable --draw" 1 "nodir/x.png: directory .*nodir. does not exist" "$det" "$model" "$image" --draw "$tmp/nodir/x.png"
 ls -A "$tmp" "$tmp/draw" | grep -q '\.tmp$\|\.tmp\.' && bad "temporary file left behind" || ok
 "$det" >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "no arguments: exit 2"
 "$det" "$model" "$image" --bogus >/dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unknown option: exit 2"

@@ -55,8 +55,9 @@ static void run_case(const char *dir, const char *name, const char *model,
     CHECK(st2 == FCN_OK, "%s: %s", name, fcn_last_error());
     float *first = NULL;
     /* untiled with 1 and 3 threads; on tiles of 1 and 3 score-map cells */
-    static const fcn_session_options cfg[4] = {{1, 0, 0}, {3, 0, 0},
-                                               {2, 0, 1}, {1, 0, 3}};
+    static const fcn_session_options cfg[4] = {
+        {.threads = 1}, {.threads = 3}, {.threads = 2, .tile = 1},
+        {.threads = 1, .tile = 3}};
     for (int t = 0; t < 4 && !st && !st2; t++) {
         int threads = cfg[t].threads;
         fcn_session *s = NULL;

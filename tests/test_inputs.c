@@ -301,7 +301,7 @@ static void expect_refused(const fcn_model *m, const char *what,
                            const char *path, int out_h, int out_w,
                            const char *needle, double max_s)
 {
-    fcn_image img = {(unsigned char *)1, 1, 1, 1};
+    fcn_image img = {(unsigned char *)1, 1, 1, 1, 8};
     double t0 = check_now();
     fcn_status st = fcn_image_decode(m, path, out_h, out_w, &img);
     double dt = check_now() - t0;
@@ -365,7 +365,7 @@ static void image_bombs(const char *model)
                    "limit of 100000000 pixels", 1.0);
     expect_refused(m, "bomb resized to 40000x40000", j1, 40000, 40000,
                    "exceeds the limit", 1.0);
-    fcn_image bad = {(unsigned char *)1, 1, 1, 1};
+    fcn_image bad = {(unsigned char *)1, 1, 1, 1, 8};
     CHECK(fcn_image_decode(m, j3, 1, 70000, &bad) == FCN_ERR_ARG &&
           !bad.pixels, "resize to 70000x1: %s", fcn_last_error());
     long grew = check_peak_rss_kb() - rss0;

@@ -192,8 +192,8 @@ no_temps "regular files" "$tmp/r"
 
 # ---- write errors: a missing or unwritable folder, a full disk: a message
 # naming the file and the reason, exit 1, nothing left ----
-expect_fail "--out in a missing folder" "$tmp/none/x.npy: No such file" r --out "$tmp/none/x.npy"
-expect_fail "--json under a file" "Not a directory" d --json "$tmp/r/new.json/x.json"
+expect_fail "--out in a missing folder" "$tmp/none/x.npy: directory .*none. does not exist" r --out "$tmp/none/x.npy"
+expect_fail "--json under a file" "new.json' is not a directory" d --json "$tmp/r/new.json/x.json"
 # in a private mount namespace, a tmpfs read-only or full (root only)
 cat >"$tmp/infs.sh" <<'EOF'
 # infs.sh ro|full MNT LISTING CMD...: CMD with a tmpfs at MNT, read-only or

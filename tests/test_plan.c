@@ -140,8 +140,10 @@ static void check_model(const char *path, const char *name)
                             {info.in_h * 2 + 3, info.in_w * 3 + 1},
                             {info.min_h, info.min_w + 5}};
     const fcn_session_options cfg[] = {
-        {1, 0, 0}, {3, 0, 0}, {2, 0, 1}, {1, 0, 2}, {3, 0, 3},
-        {2, 64 << 10, 0}, {1, 256 << 10, 0}, {3, 1 << 20, 0}};
+#define SO(t, m_, k_) {.threads = t, .mem_limit = m_, .tile = k_}
+        SO(1, 0, 0), SO(3, 0, 0), SO(2, 0, 1), SO(1, 0, 2), SO(3, 0, 3),
+        SO(2, 64 << 10, 0), SO(1, 256 << 10, 0), SO(3, 1 << 20, 0)};
+#undef SO
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
         for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
             check_session(m, sizes[k][0], sizes[k][1], cfg[c], name);
@@ -155,8 +157,10 @@ static void check_model(const char *path, const char *name)
         fcn_session_shape(s, &sc);
         fcn_session_free(s);
         s = NULL;
-        const fcn_session_options so = {1, sizeof(float) * (size_t)sc.classes
-                                               * sc.out_h * sc.out_w - 1, 0};
+        const fcn_session_options so = {
+            .threads = 1,
+            .mem_limit = sizeof(float) * (size_t)sc.classes * sc.out_h *
+                         sc.out_w - 1};
         fcn_status st = fcn_session_create(m, h, w, &so, &s);
         CHECK(st == FCN_ERR_NOMEM && !s &&
                   strstr(fcn_last_error(), "score map"),

@@ -304,7 +304,8 @@ static void chain_check(const win_case *L, int n, int H, int W)
           (long long)e.offset[1], (long long)e.rf[0], (long long)e.rf[1]);
     static int runs;  /* a few hundred runs suffice (and keep it fast) */
     if (e.max_floats <= 1024 && runs++ < 300) {
-        const fcn_session_options one = {1, 0, 0};
+        const fcn_session_options one = {.threads = 1,
+                                         .mem_limit = 0, .tile = 0};
         fcn_session *s = NULL;
         fcn_scores sc;
         float *in = calloc((size_t)H * W, sizeof(float));
@@ -764,6 +765,94 @@ static void pad_growth(int side0)
     cases_pad++;
 }
 
+/* A 1 x 28 x 28 input, a 1x1 Conv to 16 channels, then n Concats: each
+** of the tensor before it with itself (double = 1: the channels double a
+** layer), or of the tensor before it and a 1x1 Conv of it to 16 channels
+** (DenseNet's linear growth), then a 1x1 Conv to 2 classes (the
+** doubling chain: none, its weights would be 2 x 16 x 2^n floats). */
+static unsigned char *concat_bin(int n, int doubling, size_t *size)
+{
+    tmodel *tm = tm_new(1, 28, 28);
+    tlayer t;
+    const int64_t w0[4] = {16, 1, 1, 1};
+    tl_init(&t, "Conv");
+    tl_weight(&t, "weight", 4, w0, ones);
+    tm_layer(tm, "Conv", "conv", "input", "t0", &t);
+    int c = 16;
+    char name[16], in[40], out[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(out, sizeof out, "t%d", i + 1);
+        if (doubling) {
+            snprintf(in, sizeof in, "t%d,t%d", i, i);
+        } else {
+            const int64_t wg[4] = {16, c, 1, 1};
+            snprintf(name, sizeof name, "grow%d", i);
+            snprintf(in, sizeof in, "t%d", i);
+            snprintf(out, sizeof out, "g%d", i);
+            tl_init(&t, "Conv");
+            tl_weight(&t, "weight", 4, wg, ones);
+            tm_layer(tm, "Conv", name, in, out, &t);
+            snprintf(in, sizeof in, "t%d,g%d", i, i);
+            snprintf(out, sizeof out, "t%d", i + 1);
+        }
+        c += doubling ? c : 16;
+        snprintf(name, sizeof name, "cat%d", i);
+        tl_init(&t, "Concat");
+        tm_layer(tm, "Concat", name, in, doubling && i == n - 1 ? "out" : out,
+                 &t);
+    }
+    if (doubling)
+        return tm_finish(tm, size);
+    const int64_t ws[4] = {2, c, 1, 1};
+    tl_init(&t, "Conv");
+    tl_weight(&t, "weight", 4, ws, ones);
+    snprintf(in, sizeof in, "t%d", n);
+    tm_layer(tm, "Conv", "score", in, "out", &t);
+    return tm_finish(tm, size);
+}
+
+/* Channel growth: a Concat's floats within twice the input's and the
+** Conv, Dense and Flatten outputs' before it, + 1024 channels of its map
+** (docs/model-format.md). 15 doubling Concats (a 2 KB file whose last
+** maps would hold 524288 x 28 x 28 floats, 1.6 GB each) are refused at the
+** first Concat over the rule, computed here; 40 growing linearly load. */
+static void concat_bombs(void)
+{
+    int first = -1;
+    int64_t paid = 28 * 28 + 16 * 28 * 28, c = 16;
+    for (int i = 0; first < 0; i++) {
+        c *= 2;
+        if (c * 28 * 28 > 2 * paid + 1024 * 28 * 28)
+            first = i;
+    }
+    size_t size;
+    unsigned char *b = concat_bin(15, 1, &size);
+    const double t0 = check_now();
+    fcn_model *m = NULL;
+    fcn_status st = fcn_model_load_memory(b, size, NULL, &m);
+    const double dt = check_now() - t0;
+    free(b);
+    char needle[32];
+    snprintf(needle, sizeof needle, "layer 'cat%d' (Concat)", first);
+    CHECK(st == FCN_ERR_UNSUPPORTED && !m && size < 4096 && dt < 0.5 &&
+          strstr(fcn_last_error(), needle) &&
+          strstr(fcn_last_error(), "channel growth"),
+          "15 doubling Concats (%zu bytes), refused at cat%d: %s in %.3f s: "
+          "%s", size, first, st_name(st), dt, fcn_last_error());
+    fcn_model_free(m);
+    b = concat_bin(40, 0, &size);
+    m = NULL;
+    st = fcn_model_load_memory(b, size, NULL, &m);
+    free(b);
+    fcn_model_info info;
+    if (m)
+        fcn_model_get_info(m, &info);
+    CHECK(st == FCN_OK && m && info.classes == 2, "40 Concats growing by 16 "
+          "channels (to 656): %s", st ? fcn_last_error() : "");
+    fcn_model_free(m);
+    cases_pad += 2;
+}
+
 /* Map growth (4x the input + 2^20 pixels), at a session's input size:
 ** the bomb refused at once, at load (trained at the photo's size) and at
 ** session create (trained large, run small); just under the limit, run. */
@@ -811,7 +900,8 @@ static void growth_bombs(void)
         fcn_session_free(s);
         s = NULL;
         /* far over 2^34 floats, under any limit: as fast */
-        const fcn_session_options huge = {1, SIZE_MAX, 0};
+        const fcn_session_options huge = {.threads = 1,
+                                          .mem_limit = SIZE_MAX, .tile = 0};
         const double t1 = check_now();
         st = fcn_session_create(m, 1000000, 1000000, &huge, &s);
         CHECK(st == FCN_ERR_NOMEM && !s && check_now() - t1 < 0.5,
@@ -835,7 +925,8 @@ static void growth_bombs(void)
     CHECK(st == FCN_OK && m, "d1 = 151, just under the limit: %s",
           fcn_last_error());
     if (m) {
-        const fcn_session_options one = {1, 0, 0};
+        const fcn_session_options one = {.threads = 1,
+                                         .mem_limit = 0, .tile = 0};
         fcn_session *s = NULL;
         fcn_scores sc;
         float *in = calloc((size_t)224 * 160, sizeof(float));
@@ -913,6 +1004,7 @@ static void pad_bombs(void)
     chain_check(&big, 1, 65536, 65536);
     cases_pad++;
     growth_bombs();
+    concat_bombs();
 }
 
 /* The limit counts the score map: a 1x1 conv of C classes on H x W. */
@@ -929,7 +1021,8 @@ static void score_budget(void)
         const size_t score = (size_t)4 * cfg[i].classes * cfg[i].h * cfg[i].w;
         fcn_session *s = NULL;
         /* one byte short of the score map alone */
-        fcn_session_options o = {1, score - 1, 0};
+        fcn_session_options o = {.threads = 1,
+                                 .mem_limit = score - 1, .tile = 0};
         st = fcn_session_create(m, cfg[i].h, cfg[i].w, &o, &s);
         CHECK(st == FCN_ERR_NOMEM && !s && strstr(fcn_last_error(),
                                                   "score map"),
@@ -1074,7 +1167,7 @@ int main(int argc, char **argv)
     ** the rest must be caught. A loaded model is run at its trained size. */
     unsigned char *buf = malloc(size);
     int loaded = 0, refused = 0;
-    const fcn_session_options one = {1, 0, 0};
+    const fcn_session_options one = {.threads = 1, .mem_limit = 0, .tile = 0};
     for (int it = 0; it < 3000 && buf; it++) {
         memcpy(buf, good, size);
         int flips = 1 + (int)(next() % 4);

@@ -56,7 +56,7 @@ static float *make_input(int c, int h, int w, int seed)
 static float *score_map(const fcn_model *m, int c, int h, int w, int threads,
                         size_t *n, char *err, size_t err_size)
 {
-    fcn_session_options so = {threads, 0, 0};
+    fcn_session_options so = {.threads = threads, .mem_limit = 0, .tile = 0};
     fcn_session *s = NULL;
     fcn_scores sc;
     float *x = make_input(c, h, w, h * 1000 + w), *out = NULL;
@@ -134,7 +134,8 @@ static void *run_thread(void *arg)
         const int h = mc->sizes[j->id][0], w = mc->sizes[j->id][1];
         float *x = make_input(mc->c, h, w, h * 1000 + w);
         for (int threads = 1; threads <= max_team; threads++) {
-            fcn_session_options so = {threads, 0, 0};
+            fcn_session_options so = {.threads = threads,
+                                      .mem_limit = 0, .tile = 0};
             fcn_session *s = NULL;
             if (fcn_session_create(mc->m, h, w, &so, &s)) {
                 snprintf(j->err, sizeof j->err, "%s", fcn_last_error());

@@ -1,5 +1,5 @@
 /*
-** draw.h: pictures for fcn-detect.
+** draw.h: pictures for fcn-detect, and the primitives heatmap.c draws with.
 */
 #ifndef FCN_CLI_DRAW_H
 #define FCN_CLI_DRAW_H
@@ -15,12 +15,24 @@ typedef struct rgb {
 
 /* An RGB copy of img (gray replicated); 0 on OOM. free(out->px). */
 int draw_to_rgb(const fcn_image *img, rgb *out);
+/* Pixel p (y * w + x) of img as 8-bit RGB (gray replicated, 16-bit
+** samples rounded to 8). */
+void draw_pixel8(const fcn_image *img, size_t p, unsigned char out[3]);
 /* The n detections d as frames with "label score" tags, worst first so
 ** that the best end up on top. */
 void draw_boxes(rgb *im, const fcn_model *m, const fcn_detection *d,
                 size_t n);
 /* heat (im->w x im->h, scores in [0, 1]) blended over the gray image with
-** the viridis map, and a legend naming `label`. */
+** the viridis map, and a legend "LABEL score" (heatmap.c's heat_draw). */
 void draw_heatmap(rgb *im, const float *heat, const char *label);
+
+/* Primitives: a filled rectangle [x0, x1) x [y0, y1), clipped to im; text
+** (printable ASCII, up to 127 characters, 8 * scale pixels high from y),
+** and its width in pixels. */
+void draw_fill_rect(rgb *im, long x0, long y0, long x1, long y1,
+                    const unsigned char col[3]);
+void draw_text(rgb *im, long x, long y, int scale, const char *s,
+               const unsigned char col[3]);
+int draw_text_width(const char *s, int scale);
 
 #endif

@@ -9,26 +9,31 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ceiling.h"
 #include "cli.h"
+#include "cli_opt.h"
 #include "fcn.h"
 
 #define MAX_LIST 16
 
 static const char *usage =
     "usage: fcn-bench MODEL [options]\n"
-    "  --size WxH     input size (repeatable; default: the trained size)\n"
-    "  --threads N    thread count (repeatable; default: all cores)\n"
-    "  --repeat R     timed runs per configuration (default 10)\n"
-    "  --warmup W     untimed runs first (default 2)\n"
-    "  --json FILE    write the results as a JSON list\n"
+    "  --size WxH     input size (up to 16; default: the trained size)\n"
+    "  --threads N    thread count (up to 16; 0 = all cores, the default)\n"
+    "  --repeat R     timed runs per configuration (1..100000; default 10)\n"
+    "  --warmup W     untimed runs first (0..100000; default 2)\n"
+    "  --json FILE    write the results as a JSON list ('-': on stdout, the\n"
+    "                 report then on stderr)\n"
     "  --mem-limit N  bytes for the score map and activations (K, M, G\n"
-    "                 suffixes; default 512M)\n"
+    "                 suffixes; 64K to 1T, default 512M)\n"
     "  --winograd W   3x3 convs as Winograd F(4x4,3x3): auto, never, always\n"
     "  --gemm G       convolution GEMM: packed (fcn's kernel, the default\n"
     "                 where the CPU has it) or blas (OpenBLAS SGEMM)\n"
-    "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n";
+    "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n"
+    "  -h, --help     this text\n"
+    "  --version      the version\n";
 
 typedef struct args {
     const char *model, *json;
@@ -93,76 +98,96 @@ static int choice(const char *v, const char *const *names, int n, int *out)
     return 0;
 }
 
-/* An option with a value; 1 if it was one, -1 if its value is bad (after
-** a message), 0 if it is not one of these. */
-static int value_option(args *a, const char *o, const char *v)
+enum {
+    O_SIZE = 256, O_THREADS, O_REPEAT, O_WARMUP, O_JSON, O_MEM, O_WINO,
+    O_GEMM, O_NOLAYERS
+};
+
+static const struct option longopts[] = {
+    {"size", required_argument, 0, O_SIZE},
+    {"threads", required_argument, 0, O_THREADS},
+    {"repeat", required_argument, 0, O_REPEAT},
+    {"warmup", required_argument, 0, O_WARMUP},
+    {"json", required_argument, 0, O_JSON},
+    {"mem-limit", required_argument, 0, O_MEM},
+    {"winograd", required_argument, 0, O_WINO},
+    {"gemm", required_argument, 0, O_GEMM},
+    {"no-layers", no_argument, 0, O_NOLAYERS},
+    CLI_COMMON_OPTIONS,
+    {0, 0, 0, 0}};
+
+static int bad(const char *opt, const char *what, const char *v)
+{
+    return cli_bad("fcn-bench", opt, what, v);
+}
+
+/* One option (cli_option_fn). */
+static int option(void *ud, int o, const char *v, int argc, char **argv)
 {
     static const char *const wino[] = {"auto", "never", "always"},
                              *gemm[] = {"packed", "blas"};
+    args *a = ud;
+    cli_common unused = {0};
     long n;
-    int k;
-    if (!strcmp(o, "--size") && a->n_sizes < MAX_LIST) {
+    int k = cli_shared_option("fcn-bench", usage, &unused, o, v);
+    (void)argc;
+    if (k != CLI_NOT_SHARED)
+        return k;
+    switch (o) {
+    case O_NOLAYERS: a->layers = 0; return 0;
+    case O_JSON: a->json = v; return 0;
+    case O_SIZE:
+        if (a->n_sizes == MAX_LIST)
+            return die("--size: at most 16 sizes");
         int *s = a->sizes[a->n_sizes++];
-        return cli_wxh(v, 100000, &s[0], &s[1]) ? 1
-               : -die("--size needs WxH, e.g. 1024x1024");
-    } else if (!strcmp(o, "--threads") && a->n_threads < MAX_LIST) {
-        if (!cli_int(v, 1, 1024, &n))
-            return -die("--threads needs a number from 1 to 1024");
-        a->threads[a->n_threads++] = (int)n;
-    } else if (!strcmp(o, "--repeat")) {
-        if (!cli_int(v, 1, 100000, &n))
-            return -die("--repeat needs a positive number");
-        a->repeat = (int)n;
-    } else if (!strcmp(o, "--warmup")) {
-        if (!cli_int(v, 0, 100000, &n))
-            return -die("--warmup needs a number >= 0");
-        a->warmup = (int)n;
-    } else if (!strcmp(o, "--json")) {
-        a->json = v;
-    } else if (!strcmp(o, "--mem-limit")) {
-        if (!cli_size(v, &a->mem_limit))
-            return -die("--mem-limit needs a size such as 512M or 2G");
-    } else if (!strcmp(o, "--winograd")) {
-        if (!choice(v, wino, 3, &k))
-            return -die("--winograd takes auto, never or always");
-        a->opt.winograd = (fcn_winograd)k;
-    } else if (!strcmp(o, "--gemm")) {
-        if (!choice(v, gemm, 2, &k))
-            return -die("--gemm takes packed or blas");
-        a->opt.gemm = (fcn_gemm)k;
-    } else {
+        return cli_wxh(v, 65536, &s[0], &s[1])
+                   ? 0 : bad("size", "WxH, each from 1 to 65536, e.g. "
+                             "1024x1024", v);
+    case O_THREADS:
+        if (a->n_threads == MAX_LIST)
+            return die("--threads: at most 16 thread counts");
+        if (!cli_int(v, 0, 1024, &n))
+            return bad("threads", "a number from 0 (all cores) to 1024", v);
+        a->threads[a->n_threads++] = n ? (int)n : fcn_default_threads();
         return 0;
+    case O_REPEAT:
+        if (!cli_int(v, 1, 100000, &n))
+            return bad("repeat", "a number from 1 to 100000", v);
+        a->repeat = (int)n;
+        return 0;
+    case O_WARMUP:
+        if (!cli_int(v, 0, 100000, &n))
+            return bad("warmup", "a number from 0 to 100000", v);
+        a->warmup = (int)n;
+        return 0;
+    case O_MEM: return cli_mem_limit("fcn-bench", v, &a->mem_limit);
+    case O_WINO:
+        if (!choice(v, wino, 3, &k))
+            return bad("winograd", "auto, never or always", v);
+        a->opt.winograd = (fcn_winograd)k;
+        return 0;
+    case O_GEMM:
+        if (!choice(v, gemm, 2, &k))
+            return bad("gemm", "packed or blas", v);
+        a->opt.gemm = (fcn_gemm)k;
+        return 0;
+    default: return cli_opt_error("fcn-bench", o, argv);
     }
-    return 1;
 }
 
-/* 0: run; otherwise the exit status. */
+/* 0: run; otherwise the exit status (-1: done, 0). */
 static int parse_args(int argc, char **argv, args *a)
 {
     a->repeat = 10;
     a->warmup = 2;
     a->layers = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int r = i + 1 < argc ? value_option(a, s, argv[i + 1]) : 0;
-        if (r < 0)
-            return 1;
-        if (r > 0) {
-            i++;
-        } else if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(s, "--no-layers")) {
-            a->layers = 0;
-        } else if (s[0] == '-' || a->model) {
-            fprintf(stderr, "fcn-bench: unexpected argument '%s'\n%s", s, usage);
-            return 2;
-        } else {
-            a->model = s;
-        }
-    }
+    int rc = cli_parse(argc, argv, "fcn-bench", longopts, 0, option, a,
+                       &a->model, NULL);
+    if (rc)
+        return rc;
     if (!a->model) {
-        fputs(usage, stderr);
+        fprintf(stderr, "fcn-bench: no MODEL given (fcn-bench --help lists "
+                "the options)\n");
         return 2;
     }
     return 0;
@@ -203,7 +228,8 @@ static int measure(const args *a, const fcn_model *m, result *r)
     fcn_model_info info;
     fcn_model_get_info(m, &info);
     fcn_session *s = NULL;
-    fcn_session_options so = {r->T, a->mem_limit, 0};
+    fcn_session_options so = {.threads = r->T,
+                              .mem_limit = a->mem_limit, .tile = 0};
     if (fcn_session_create(m, r->H, r->W, &so, &s) != FCN_OK)
         return !die(fcn_last_error());
     const size_t n_in = (size_t)info.in_c * r->H * r->W;
@@ -280,6 +306,8 @@ static void print_result(const args *a, const result *r)
         else
             printf("\n");
     }
+    if (ceiling_sgemm_error())
+        printf("    (%%sgemm not measured: %s)\n", ceiling_sgemm_error());
 }
 
 static void json_result(cli_json *j, const args *a, const result *r,
@@ -379,6 +407,17 @@ static int bench_main(int argc, char **argv)
     }
     if (!a.n_threads)
         a.threads[a.n_threads++] = fcn_default_threads();
+    /* --json -: the JSON on stdout, the report on stderr */
+    FILE *jstd = NULL;
+    if (a.json && !strcmp(a.json, "-")) {
+        int fd = dup(STDOUT_FILENO);
+        fflush(stdout);
+        if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 ||
+            !(jstd = fdopen(fd, "w"))) {
+            fcn_model_free(m);
+            return die("--json -: cannot use standard output");
+        }
+    }
     char cpu[256];
     ceiling_cpu_name(cpu, sizeof cpu);
     printf("fcn-bench\n  model %s (trained %dx%dx%d, %d layers after "
@@ -389,14 +428,20 @@ static int bench_main(int argc, char **argv)
            fcn_gemm_info(a.opt.gemm), fcn_blas_info(), a.warmup, a.repeat);
     cli_file jf;
     cli_json j = {0};
-    if (a.json && !cli_file_open(&jf, a.json)) {
+    if (a.json && !jstd && !cli_file_open(&jf, a.json)) {
         fcn_model_free(m);
         return die(fcn_last_error());
     }
     cli_json_printf(&j, "[\n");
     rc = bench(&a, m, a.json ? &j : NULL, cpu) ? 0 : 1;
     cli_json_printf(&j, "\n]\n");
-    if (a.json) {
+    if (jstd) {
+        if (!rc && j.oom)
+            rc = die("out of memory for the JSON");
+        else if (!rc && (fwrite(j.s, 1, j.n, jstd) != j.n || fflush(jstd)))
+            rc = die("writing the JSON on standard output failed");
+        fclose(jstd);
+    } else if (a.json) {
         if (rc || j.oom) {
             cli_file_abort(&jf);
             rc = rc ? rc : die("out of memory for the JSON");

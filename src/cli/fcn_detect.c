@@ -17,44 +17,58 @@
 #include <stb_image_write.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "draw.h"
 #include "fcn_detect.h"
+#include "heatmap.h"
 
 #define MAX_SCALES 64
 #define DEFAULT_MIN_SCALE 0.55
 #define DEFAULT_MAX_SCALE 0.9
 #define DEFAULT_SCALE_STEP 0.8
+#define PROG "fcn-detect"
+#define STDIN_MAX ((size_t)4 << 30)   /* bytes read from `-` */
 
 static const char *usage =
     "usage: fcn-detect MODEL IMAGE... [options]\n"
-    "  IMAGE             PNG, JPEG, BMP, ... (several: processed in turn, the\n"
-    "                    model loaded once; an unreadable one is reported and\n"
-    "                    skipped, and the exit status is 1)\n"
-    "  --list FILE       more images, one path per line ('#' comments)\n"
+    "  IMAGE             PNG, JPEG, BMP, ... ('-': standard input; several:\n"
+    "                    processed in turn, the model loaded once; an\n"
+    "                    unreadable one is reported and skipped, and the exit\n"
+    "                    status is 1)\n"
+    "  --list FILE       more images, one path per line ('#' comments; '-':\n"
+    "                    standard input)\n"
     "  --scales A,B,...  pyramid scales (default 0.9,0.75,0.6)\n"
     "  --max-scale S     or a pyramid from S (default 0.9) ...\n"
     "  --scale-step F    ... times F per level (default 0.8) ...\n"
     "  --min-scale S     ... down to S (default 0.55)\n"
-    "  --threshold T     a cell's score for a class must be >= T (default 0.9)\n"
+    "  --threshold T     a cell's score for a class must be >= T (default 0.9;\n"
+    "                    0 to 1 where the model's scores are a softmax)\n"
     "  --classes A,B     class labels (or indices) to detect (default: all but\n"
     "                    the one labelled \"background\")\n"
     "  --iou T           suppress a box overlapping a better one of its class\n"
     "                    with IoU > T, across scales (default 0.3)\n"
-    "  --max-detections N  keep the N best per image (default: all)\n"
-    "  --json FILE       write the JSON there instead of stdout\n"
+    "  --max-detections N  keep the N best per image (1 to 1e8; default: all)\n"
+    "  --json FILE       write the JSON there instead of stdout ('-': stdout)\n"
     "  --draw OUT        the image with boxes and labels, as PNG\n"
     "  --heatmap LABEL OUT  the class's score map over the image, as PNG\n"
     "                    (OUT: a .png file; with several images a directory,\n"
     "                    giving DIR/NAME.png or DIR/NAME-heatmap.png, or a\n"
     "                    pattern where {} is the image's name without extension)\n"
-    "  --threads N       threads (default: all cores)\n"
+    "  --cmap NAME       its colour map: viridis (default), magma, gray, turbo\n"
+    "  --range R         its value range: 0:1 (default), auto or LO:HI\n"
+    "  --mean A,B,C      preprocessing (x*scale - mean[c]) / std[c] replacing\n"
+    "  --std A,B,C       the model's (one value per channel; --std > 0)\n"
+    "  --scale S         (finite, not 0)\n"
+    "  --bgr, --rgb      the channel order of a 3-channel model\n"
+    "  --threads N       threads (0 = all cores, the default; up to 1024)\n"
     "  --max-pixels N    the largest image (width x height) decoded, and\n"
     "                    pyramid level made (default 100000000)\n"
     "  --mem-limit N     bytes for score map + activations per level (K, M,\n"
-    "                    G; default 512M); larger levels run on tiles, equal\n"
-    "                    results\n"
-    "  --quiet           no progress on stderr (shown only on a terminal)\n"
-    "  -h, --help        this text\n";
+    "                    G; 64K to 1T, default 512M); larger levels run on\n"
+    "                    tiles, equal results\n"
+    "  -q, --quiet       no progress on stderr (shown only on a terminal)\n"
+    "  -h, --help        this text\n"
+    "  --version         the version\n";
 
 /* ---- messages ---- */
 
@@ -109,10 +123,11 @@ typedef struct args {
     const char *model_path, *json_path, *scales_arg, *classes_arg,
         *heat_label, *draw, *heat_spec;
     double scales[MAX_SCALES], min_s, max_s, step, threshold, iou;
-    int n_scales, quiet, threads, list_mode, listed, n_img, cap_img;
+    int n_scales, threads, list_mode, listed, list_stdin;
     long max_det, max_pixels;
     size_t mem_limit;
-    char **images;
+    cli_common com;  /* --quiet, --progress, --cmap, --range, --mean, ... */
+    cli_paths imgs;
 } args;
 
 typedef struct ctx {
@@ -207,40 +222,6 @@ static void json_image(cli_json *b, const ctx *c, const char *path,
 
 /* ---- pictures ---- */
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The image's file name without directory and extension. */
-static void stem(const char *path, char *out, size_t n)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    snprintf(out, n, "%s", b);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out)
-        *dot = 0;
-}
-
-static int out_name(const char *spec, const char *image, const char *suffix,
-                    char *out, size_t n)
-{
-    char st[PATH_MAX];
-    stem(image, st, sizeof st);
-    const char *brace = strstr(spec, "{}");
-    int k;
-    if (brace)
-        k = snprintf(out, n, "%.*s%s%s", (int)(brace - spec), spec, st,
-                     brace + 2);
-    else if (is_dir(spec))
-        k = snprintf(out, n, "%s/%s%s.png", spec, st, suffix);
-    else
-        k = snprintf(out, n, "%s", spec);
-    return k > 0 && (size_t)k < n;
-}
-
 static void png_write_fn(void *f, void *data, int size)
 {
     fwrite(data, 1, (size_t)size, f);
@@ -273,9 +254,22 @@ static int pictures(const ctx *c, const char *path, const fcn_image *img,
         rgb im = {0};
         if (!spec)
             continue;
-        if (!out_name(spec, path, pass ? "-heatmap" : "", fn, sizeof fn)) {
+        if (!cli_out_name(spec, path, pass ? "-heatmap" : "", ".png", fn,
+                          sizeof fn)) {
             errline("%s: %s name too long", path, pass ? "--heatmap" : "--draw");
             ok = 0;
+            continue;
+        }
+        if (pass) {
+            char title[160], err[1024];
+            snprintf(title, sizeof title, "%s score",
+                     cli_label(c->m, c->heat_cls, lb, sizeof lb));
+            if (!heat_write_plane_png(fn, img, r->heat, img->w, img->h,
+                                      c->a->com.cmap, &c->a->com.range, title, err,
+                                      sizeof err)) {
+                errline("%s", err);
+                ok = 0;
+            }
             continue;
         }
         if (!draw_to_rgb(img, &im)) {
@@ -283,11 +277,7 @@ static int pictures(const ctx *c, const char *path, const fcn_image *img,
             ok = 0;
             continue;
         }
-        if (pass)
-            draw_heatmap(&im, r->heat,
-                         cli_label(c->m, c->heat_cls, lb, sizeof lb));
-        else
-            draw_boxes(&im, c->m, r->d, r->n);
+        draw_boxes(&im, c->m, r->d, r->n);
         ok = write_png(fn, &im) && ok;
         free(im.px);
     }
@@ -308,9 +298,21 @@ static int detect_image(ctx *c, const char *path, int idx, int count)
     fcn_image img = {0};
     fcn_detect_result r;
     cli_json js = {0};
-    int rc = 1;
-    if (fcn_image_decode(c->m, path, 0, 0, &img) != FCN_OK)
-        return fail(fcn_last_error());
+    int rc = 1, fd = -1;
+    char real[64], msg[1024] = "";
+    const char *src = path;
+    if (!strcmp(path, "-")) {
+        if (!cli_stdin_spool(STDIN_MAX, &fd, real, sizeof real, msg,
+                             sizeof msg))
+            return fail(msg);
+        src = real;
+    }
+    if (fcn_image_decode(c->m, src, 0, 0, &img) != FCN_OK) {
+        fail(fd < 0 ? fcn_last_error()
+                    : cli_msg_rename(fcn_last_error(), src, "-", msg,
+                                     sizeof msg));
+        goto done;
+    }
     if (fcn_detector_run(c->det, &img, &r) != FCN_OK) {
         errline("%s: %s", path, fcn_last_error());
         goto done;
@@ -334,6 +336,8 @@ static int detect_image(ctx *c, const char *path, int idx, int count)
                   idx + 1, count, name, r.n, r.n == 1 ? "" : "s", runnable,
                   runnable == 1 ? "" : "s", now() - c->t0);
 done:
+    if (fd >= 0)
+        close(fd);
     cli_json_free(&js);
     fcn_image_free(&img);
     return rc;
@@ -360,157 +364,120 @@ static int parse_scales(const char *s, double *out, int *n)
     }
 }
 
-static int add_image(args *a, const char *path)
+enum {
+    O_SCALES = 256, O_MIN, O_MAX, O_STEP, O_THRESH, O_IOU, O_CLASSES, O_JSON,
+    O_DRAW, O_LIST, O_MAXPIX, O_MAXDET, O_THREADS, O_MEM, O_HEAT
+};
+
+static const struct option longopts[] = {
+    {"scales", required_argument, 0, O_SCALES},
+    {"min-scale", required_argument, 0, O_MIN},
+    {"max-scale", required_argument, 0, O_MAX},
+    {"scale-step", required_argument, 0, O_STEP},
+    {"threshold", required_argument, 0, O_THRESH},
+    {"iou", required_argument, 0, O_IOU},
+    {"classes", required_argument, 0, O_CLASSES},
+    {"json", required_argument, 0, O_JSON},
+    {"draw", required_argument, 0, O_DRAW},
+    {"list", required_argument, 0, O_LIST},
+    {"max-pixels", required_argument, 0, O_MAXPIX},
+    {"max-detections", required_argument, 0, O_MAXDET},
+    {"threads", required_argument, 0, O_THREADS},
+    {"mem-limit", required_argument, 0, O_MEM},
+    {"heatmap", required_argument, 0, O_HEAT},
+    CLI_RUN_OPTIONS,
+    CLI_COMMON_OPTIONS,
+    {0, 0, 0, 0}};
+
+static int bad(const char *opt, const char *what, const char *v)
 {
-    if (a->n_img == a->cap_img) {
-        a->cap_img = a->cap_img ? a->cap_img * 2 : 64;
-        char **nl = realloc(a->images, sizeof *nl * (size_t)a->cap_img);
-        if (!nl)
-            return 0;
-        a->images = nl;
-    }
-    return (a->images[a->n_img] = strdup(path)) && ++a->n_img;
+    return cli_bad(PROG, opt, what, v);
 }
 
-/* Append the paths listed in a file; 0 (after a message) on error. */
-static int read_list(args *a, const char *path)
+/* A numeric option in [lo, hi]; 0 or the exit status. */
+static int number(const char *opt, const char *v, double lo, double hi,
+                  double *out, const char *what)
 {
-    FILE *f = !strcmp(path, "-") ? stdin : fopen(path, "r");
-    if (!f) {
-        errline("--list %s: %s", path, strerror(errno));
-        return 0;
-    }
-    char *line = NULL;
-    size_t ln = 0;
-    ssize_t k;
-    while ((k = getline(&line, &ln, f)) >= 0) {
-        while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
-            line[--k] = 0;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p && *p != '#' && !add_image(a, p))
-            break;
-    }
-    int err = ferror(f) || k >= 0;
-    free(line);
-    if (f != stdin)
-        fclose(f);
-    if (err) {
-        errline("--list %s: cannot read it", path);
-        return 0;
-    }
-    a->listed = 1;
-    return 1;
+    return cli_double(v, lo, hi, out) ? 0 : bad(opt, what, v);
 }
 
-/* A numeric option's value; 0 (after the message) if it is not one. */
-static int number(const char *v, double lo, double hi, double *out,
-                  const char *msg)
+static int whole(const char *opt, const char *v, long lo, long hi, long *out,
+                 const char *what)
 {
-    if (cli_double(v, lo, hi, out))
-        return 1;
-    errline("%s", msg);
-    return 0;
+    return cli_int(v, lo, hi, out) ? 0 : bad(opt, what, v);
 }
 
-static int whole(const char *v, long lo, long hi, long *out, const char *msg)
+/* One option (cli_option_fn). */
+static int option(void *ud, int o, const char *v, int argc, char **argv)
 {
-    if (cli_int(v, lo, hi, out))
-        return 1;
-    errline("%s", msg);
-    return 0;
-}
-
-static int bytes(const char *v, size_t *out)
-{
-    if (cli_size(v, out))
-        return 1;
-    errline("--mem-limit needs a size such as 512M or 2G");
-    return 0;
-}
-
-/* One option with its value (i: at the option); 1 if it was one of these,
-** -1 if its value is bad (after a message), 0 if not one of these. */
-static int value_option(args *a, int argc, char **argv, int *i)
-{
-    const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    args *a = ud;
     long n = 0;
-    int ok = 1;
-    if (!v)
-        return 0;
-    if (!strcmp(o, "--scales"))
-        a->scales_arg = v;
-    else if (!strcmp(o, "--min-scale"))
-        ok = number(v, 1e-3, 64, &a->min_s,
-                    "--min-scale needs a number from 0.001 to 64");
-    else if (!strcmp(o, "--max-scale"))
-        ok = number(v, 1e-3, 64, &a->max_s,
-                    "--max-scale needs a number from 0.001 to 64");
-    else if (!strcmp(o, "--scale-step"))
-        ok = number(v, 0.05, 0.99, &a->step,
-                    "--scale-step needs a number from 0.05 to 0.99");
-    else if (!strcmp(o, "--threshold"))
-        ok = number(v, -1e30, 1e30, &a->threshold, "--threshold needs a number");
-    else if (!strcmp(o, "--iou"))
-        ok = number(v, 0, 1, &a->iou, "--iou needs a number from 0 to 1");
-    else if (!strcmp(o, "--classes"))
-        a->classes_arg = v;
-    else if (!strcmp(o, "--json"))
-        a->json_path = v;
-    else if (!strcmp(o, "--draw"))
-        a->draw = v;
-    else if (!strcmp(o, "--list"))
-        ok = read_list(a, v);
-    else if (!strcmp(o, "--max-pixels"))
-        ok = whole(v, 1, 4294967296L, &a->max_pixels,
-                   "--max-pixels needs a number from 1 to 4294967296");
-    else if (!strcmp(o, "--max-detections"))
-        ok = whole(v, 1, 100000000, &a->max_det,
-                   "--max-detections needs a number from 1 to 1e8");
-    else if (!strcmp(o, "--threads")) {
-        ok = whole(v, 1, 1024, &n, "--threads needs a number from 1 to 1024");
+    int rc = cli_shared_option(PROG, usage, &a->com, o, v);
+    if (rc != CLI_NOT_SHARED)
+        return rc;
+    switch (o) {
+    case O_SCALES: a->scales_arg = v; return 0;
+    case O_CLASSES: a->classes_arg = v; return 0;
+    case O_JSON: a->json_path = v; return 0;
+    case O_DRAW: a->draw = v; return 0;
+    case O_MIN:
+        return number("min-scale", v, 1e-3, 64, &a->min_s,
+                      "a number from 0.001 to 64");
+    case O_MAX:
+        return number("max-scale", v, 1e-3, 64, &a->max_s,
+                      "a number from 0.001 to 64");
+    case O_STEP:
+        return number("scale-step", v, 0.05, 0.99, &a->step,
+                      "a number from 0.05 to 0.99");
+    case O_THRESH:
+        return number("threshold", v, -1e30, 1e30, &a->threshold,
+                      "a number");
+    case O_IOU:
+        return number("iou", v, 0, 1, &a->iou, "a number from 0 to 1");
+    case O_LIST:
+        a->listed = 1;
+        a->list_stdin |= !strcmp(v, "-");
+        return cli_paths_read_list(&a->imgs, PROG, v) ? 0 : 1;
+    case O_MAXPIX:
+        return whole("max-pixels", v, 1, 4294967296L, &a->max_pixels,
+                     "a number from 1 to 4294967296");
+    case O_MAXDET:
+        return whole("max-detections", v, 1, 100000000, &a->max_det,
+                     "a number from 1 to 1e8");
+    case O_THREADS:
+        rc = whole("threads", v, 0, 1024, &n,
+                   "a number from 0 (all cores) to 1024");
         a->threads = (int)n;
-    } else if (!strcmp(o, "--mem-limit"))
-        ok = bytes(v, &a->mem_limit);
-    else if (!strcmp(o, "--heatmap") && *i + 2 < argc) {
+        return rc;
+    case O_MEM: return cli_mem_limit(PROG, v, &a->mem_limit);
+    case O_HEAT:
         a->heat_label = v;
-        a->heat_spec = argv[++*i + 1];
-    } else
-        return 0;
-    ++*i;
-    return ok ? 1 : -1;
+        return cli_second_value(PROG, "heatmap", "a LABEL and an OUT", argc,
+                                argv, &a->heat_spec);
+    default: return cli_opt_error(PROG, o, argv);
+    }
 }
 
 /* 0: run; otherwise the exit status (after a message or the usage). */
 static int parse_args(int argc, char **argv, args *a)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int r;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) {
-            a->quiet = 1;
-        } else if ((r = value_option(a, argc, argv, &i))) {
-            if (r < 0)
-                return 1;
-        } else if (s[0] == '-' && s[1]) {
-            fprintf(stderr, "fcn-detect: unknown or incomplete option '%s'\n%s",
-                    s, usage);
-            return 2;
-        } else if (!a->model_path) {
-            a->model_path = s;
-        } else if (!add_image(a, s)) {
-            return fail("out of memory");
-        }
-    }
-    if (!a->model_path || (!a->n_img && !a->listed)) {
-        fputs(usage, stderr);
+    int rc = cli_parse(argc, argv, PROG, longopts, 1, option, a,
+                       &a->model_path, &a->imgs);
+    if (rc)
+        return rc;
+    if (!a->model_path || (!a->imgs.n && !a->listed)) {
+        errline("%s (fcn-detect --help lists the options)",
+                a->model_path ? "no IMAGE given" : "no MODEL and IMAGE given");
         return 2;
     }
-    a->list_mode = a->listed || a->n_img > 1;
+    int stdin_uses = a->list_stdin;
+    for (int k = 0; k < a->imgs.n; k++)
+        stdin_uses += !strcmp(a->imgs.v[k], "-");
+    if (stdin_uses > 1)
+        return fail("standard input ('-') can be read once only");
+    if (a->json_path && !strcmp(a->json_path, "-"))
+        a->json_path = NULL; /* stdout, the default */
+    a->list_mode = a->listed || a->imgs.n > 1;
     return 0;
 }
 
@@ -545,31 +512,28 @@ static int pyramid(args *a)
     return 0;
 }
 
-static void unknown_class(const fcn_model *m, const char *opt,
-                          const char *name)
-{
-    fcn_model_info info;
-    fcn_model_get_info(m, &info);
-    cli_json b = {0};
-    char lb[32];
-    for (int k = 0; k < info.classes; k++) {
-        cli_json_printf(&b, "%s", k ? ", " : "");
-        cli_json_str(&b, cli_label(m, k, lb, sizeof lb));
-    }
-    errline("%s: the model has no class '%s' (classes: %s)", opt, name,
-            b.oom || !b.s ? "?" : b.s);
-    cli_json_free(&b);
-}
-
 /* The model, the classes, the detector; 0 (after a message) on error. */
 static int setup(const args *a, ctx *c)
 {
     fcn_options mo = {0};
     mo.max_pixels = a->max_pixels;
-    if (fcn_model_load(a->model_path, &mo, &c->m) != FCN_OK)
-        return !fail(fcn_last_error());
+    cli_prep prep = a->com.prep; /* copied at load */
+    cli_prep_apply(&prep, &mo.prep);
+    if (fcn_model_load(a->model_path, &mo, &c->m) != FCN_OK) {
+        if (!cli_prep_explain(&prep, PROG, fcn_last_error()))
+            fail(fcn_last_error());
+        return 0;
+    }
+    if (!cli_prep_check(&prep, PROG, c->m))
+        return 0;
     fcn_model_info info;
     fcn_model_get_info(c->m, &info);
+    if (cli_scores_are_probabilities(c->m) &&
+        !(a->threshold >= 0 && a->threshold <= 1)) {
+        errline("--threshold %g: the model's scores are softmax "
+                "probabilities: give a number from 0 to 1", a->threshold);
+        return 0;
+    }
     fcn_detect_options o;
     fcn_detect_defaults(&o);
     unsigned char *on = NULL;
@@ -581,7 +545,7 @@ static int setup(const args *a, ctx *c)
          t = strtok_r(NULL, ",", &save)) {
         int k = cli_find_class(c->m, t);
         if (k < 0) {
-            unknown_class(c->m, "--classes", t);
+            cli_unknown_class(PROG, c->m, "--classes", t);
             ok = 0;
         } else {
             on[k] = 1;
@@ -590,7 +554,7 @@ static int setup(const args *a, ctx *c)
     free(s);
     if (ok && a->heat_label &&
         (c->heat_cls = cli_find_class(c->m, a->heat_label)) < 0) {
-        unknown_class(c->m, "--heatmap", a->heat_label);
+        cli_unknown_class(PROG, c->m, "--heatmap", a->heat_label);
         ok = 0;
     }
     o.scales = a->scales;
@@ -618,8 +582,8 @@ static int detect_all(const args *a, ctx *c, FILE *out)
     c->out = out;
     /* a write that failed (a full disk) ends the run: the commit or the
     ** check of stdout at exit says why */
-    for (int k = 0; k < a->n_img && !ferror(out); k++)
-        failed += detect_image(c, a->images[k], k, a->n_img) != 0;
+    for (int k = 0; k < a->imgs.n && !ferror(out); k++)
+        failed += detect_image(c, a->imgs.v[k], k, a->imgs.n) != 0;
     if (a->list_mode)
         fputs(c->n_written ? "\n]\n" : "[]\n", out);
     return failed;
@@ -663,6 +627,7 @@ int main(int argc, char **argv)
     fcn_detect_defaults(&defaults);
     a.threshold = defaults.threshold;
     a.iou = defaults.iou;
+    a.com.range = (heat_range){0, 0.0f, 1.0f};
     int rc = parse_args(argc, argv, &a);
     if (!rc)
         rc = pyramid(&a);
@@ -670,17 +635,18 @@ int main(int argc, char **argv)
     const char *outs[2] = {a.draw, a.heat_spec};
     for (int k = 0; k < 2 && !rc; k++)
         if (outs[k] && a.list_mode && !strstr(outs[k], "{}") &&
-            !is_dir(outs[k])) {
+            !cli_is_dir(outs[k])) {
             errline("%s: with several images give an existing directory or "
                     "a pattern with {}", k ? "--heatmap" : "--draw");
             rc = 1;
         }
     if (!rc) {
-        progress_on = !a.quiet && isatty(STDERR_FILENO);
+        const char *env = getenv("FCN_PROGRESS");
+        progress_on = !a.com.quiet &&
+                      (isatty(STDERR_FILENO) || a.com.progress ||
+                       (env && !strcmp(env, "1")));
         rc = run(&a);
     }
-    for (int k = 0; k < a.n_img; k++)
-        free(a.images[k]);
-    free(a.images);
+    cli_paths_free(&a.imgs);
     return cli_exit("fcn-detect", rc < 0 ? 0 : rc);
 }

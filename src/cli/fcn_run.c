@@ -1,45 +1,121 @@
 /*
 ** fcn-run: run a classifier, converted to a fully convolutional network, on
-** an image or a .npy array of any size, and print or save its score map.
+** images or .npy arrays of any size, and print or save their score maps.
+** The model is loaded once; one session per input size is kept (a small
+** cache). docs/cli.md describes the options, outputs and exit statuses.
 */
+#define _DEFAULT_SOURCE /* realpath */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "fcn.h"
+#include "heatmap.h"
+#include "run_json.h"
+
+#define PROG "fcn-run"
+#define CACHE 4                       /* sessions kept, by input size */
+#define STDIN_MAX ((size_t)4 << 30)   /* bytes read from `-` */
 
 static const char *usage =
-    "usage: fcn-run MODEL INPUT [options]\n"
+    "usage: fcn-run MODEL INPUT... [options]\n"
+    "  MODEL          model.bin ('-': standard input)\n"
     "  INPUT          an image (PNG, JPEG, BMP, ...) preprocessed as the model\n"
-    "                 says, or a .npy float32 array (C, H, W) used as is\n"
-    "  --out FILE.npy write the score map (classes, H', W') as float32 .npy\n"
-    "  --top K        also print the K best classes of every cell\n"
-    "  --threads N    threads (default: all cores)\n"
-    "  --resize WxH   resize the image first (model's filter)\n"
+    "                 says, or a .npy float32 array (C, H, W) used as is;\n"
+    "                 '-': standard input. Several: run in turn, the model\n"
+    "                 loaded once; one that fails is reported and the others\n"
+    "                 still run (exit status 1)\n"
+    "  --list FILE    more inputs, one path per line ('-': standard input)\n"
+    "  --out FILE.npy write the score map (classes, H', W') as float32 .npy,\n"
+    "                 and its geometry beside it as FILE.npy.json; '-': the\n"
+    "                 .npy on standard output; several inputs: a directory\n"
+    "                 (DIR/NAME.npy) or a pattern with {} for the input's\n"
+    "                 name without extension\n"
+    "  --json FILE    per input: shape, geometry, top classes, timings, as\n"
+    "                 JSON (an array for several inputs); '-': stdout\n"
+    "  --heatmap CLASS FILE.png  a class's score map (label or index) as a\n"
+    "                 PNG over the image (several inputs: DIR, giving\n"
+    "                 DIR/NAME-heatmap.png, or a pattern with {})\n"
+    "  --cmap NAME    its colour map: viridis (default), magma, gray, turbo\n"
+    "  --range R      its value range: auto (default), 0:1 or LO:HI\n"
+    "  --top K        also print the K best classes of every cell (1..1000)\n"
+    "  --threads N    threads (0 = all cores, the default; up to 1024)\n"
+    "  --resize WxH   resize the image first (model's filter; 1..65536 each)\n"
+    "  --fit F        how --resize fits: stretch (the default), crop (aspect\n"
+    "                 kept, the centre WxH cut) or shorter (aspect kept, the\n"
+    "                 shorter side min(W, H))\n"
+    "  --mean A,B,C   preprocessing: (x*scale - mean[c]) / std[c], replacing\n"
+    "  --std A,B,C    the model's (one value per channel; --std > 0)\n"
+    "  --scale S      (finite, not 0)\n"
+    "  --bgr, --rgb   the channel order of a 3-channel model\n"
     "  --max-pixels N the largest image (width x height) decoded or resized\n"
     "                 to (default 100000000); larger ones are refused\n"
     "  --gap local    convert a global-pooling head per location (no window)\n"
     "  --mem-limit N  bytes for the score map and activations (K, M, G\n"
-    "                 suffixes; default 512M); larger inputs run on spatial\n"
-    "                 tiles, with equal results\n"
+    "                 suffixes; 64K to 1T, default 512M); larger inputs run\n"
+    "                 on spatial tiles, with equal results\n"
+    "  --tile N       force tiles of N score-map cells (1..65536)\n"
     "  --layers       print the converted network\n"
-    "  -h, --help     this text\n";
+    "  -q, --quiet    nothing on stderr but errors (no progress)\n"
+    "  -h, --help     this text\n"
+    "  --version      the version\n";
 
 typedef struct args {
-    const char *model, *input, *out;
-    int top, threads, rw, rh, layers;
+    const char *model, *out, *json, *heat_class, *heat_out;
+    cli_paths inputs;
+    int listed, list_stdin, top, threads, rw, rh, layers, tile;
+    fcn_fit fit;
+    cli_common com;  /* --quiet, --progress, --cmap, --range, --mean, ... */
     size_t mem_limit;
     fcn_options opt;
 } args;
 
+typedef struct cached {
+    fcn_session *s;
+    int h, w;
+    unsigned long used;
+} cached;
+
+typedef struct ctx {
+    args *a;
+    fcn_model *m;
+    double t_load;
+    int heat_cls, list_mode, text, failed, printed;
+    cached cache[CACHE];
+    unsigned long clock;
+    cli_json js;
+    int n_js;
+    cli_paths written;  /* output names so far, to refuse a repeated one */
+    cli_progress prog;
+} ctx;
+
+/* ---- messages ---- */
+
 static int fail(const char *msg)
 {
-    fprintf(stderr, "fcn-run: %s\n", msg);
+    fprintf(stderr, PROG ": %s\n", msg);
     return 1;
+}
+
+/* "fcn-run: PATH: MSG" (once: MSG may start with PATH already). */
+static void input_error(ctx *c, const char *path, const char *msg)
+{
+    cli_progress_end(&c->prog);
+    size_t pl = strlen(path);
+    if (!strncmp(msg, path, pl) && msg[pl] == ':')
+        fprintf(stderr, PROG ": %s\n", msg);
+    else
+        fprintf(stderr, PROG ": %s: %s\n", path, msg);
+    if (c->a->json && c->list_mode) {
+        cli_json_printf(&c->js, c->n_js++ ? ",\n" : "[\n");
+        rj_error_json(&c->js, path, msg);
+    }
+    c->failed++;
 }
 
 static int ends_with(const char *s, const char *suf)
@@ -48,190 +124,204 @@ static int ends_with(const char *s, const char *suf)
     return a >= b && !strcasecmp(s + a - b, suf);
 }
 
-/* 0: run; otherwise the exit status (after a message or the usage). */
+/* ---- arguments ---- */
+
+enum {
+    O_LIST = 256, O_OUT, O_JSON, O_HEAT, O_TOP, O_THREADS, O_RESIZE,
+    O_MAXPIX, O_GAP, O_MEM, O_TILE, O_LAYERS, O_FIT
+};
+
+static const struct option longopts[] = {
+    {"list", required_argument, 0, O_LIST},
+    {"out", required_argument, 0, O_OUT},
+    {"json", required_argument, 0, O_JSON},
+    {"heatmap", required_argument, 0, O_HEAT},
+    {"top", required_argument, 0, O_TOP},
+    {"threads", required_argument, 0, O_THREADS},
+    {"resize", required_argument, 0, O_RESIZE},
+    {"max-pixels", required_argument, 0, O_MAXPIX},
+    {"gap", required_argument, 0, O_GAP},
+    {"mem-limit", required_argument, 0, O_MEM},
+    {"tile", required_argument, 0, O_TILE},
+    {"layers", no_argument, 0, O_LAYERS},
+    {"fit", required_argument, 0, O_FIT},
+    CLI_RUN_OPTIONS,
+    CLI_COMMON_OPTIONS,
+    {0, 0, 0, 0}};
+
+static int bad(const char *opt, const char *what, const char *v)
+{
+    return cli_bad(PROG, opt, what, v);
+}
+
+/* One option (cli_option_fn). */
+static int option(void *ud, int o, const char *v, int argc, char **argv)
+{
+    args *a = ud;
+    long n;
+    int rc = cli_shared_option(PROG, usage, &a->com, o, v);
+    if (rc != CLI_NOT_SHARED)
+        return rc;
+    switch (o) {
+    case O_LAYERS: a->layers = 1; return 0;
+    case O_OUT: a->out = v; return 0;
+    case O_JSON: a->json = v; return 0;
+    case O_FIT:
+        if (!strcmp(v, "stretch") || !strcmp(v, "crop") ||
+            !strcmp(v, "shorter")) {
+            a->fit = *v == 's' ? (v[1] == 't' ? FCN_FIT_STRETCH
+                                              : FCN_FIT_SHORTER)
+                               : FCN_FIT_CROP;
+            return 0;
+        }
+        return bad("fit", "stretch, crop or shorter", v);
+    case O_LIST:
+        a->listed = 1;
+        a->list_stdin |= !strcmp(v, "-");
+        return cli_paths_read_list(&a->inputs, PROG, v) ? 0 : 1;
+    case O_HEAT:
+        a->heat_class = v;
+        return cli_second_value(PROG, "heatmap", "a CLASS and a FILE.png",
+                                argc, argv, &a->heat_out);
+    case O_TOP:
+        if (!cli_int(v, 1, 1000, &n))
+            return bad("top", "a number from 1 to 1000", v);
+        a->top = (int)n;
+        return 0;
+    case O_THREADS:
+        if (!cli_int(v, 0, 1024, &n))
+            return bad("threads", "a number from 0 (all cores) to 1024", v);
+        a->threads = (int)n;
+        return 0;
+    case O_RESIZE:
+        return cli_wxh(v, 65536, &a->rw, &a->rh)
+                   ? 0 : bad("resize", "WxH, each from 1 to 65536, e.g. "
+                             "448x448", v);
+    case O_MAXPIX:
+        if (!cli_int(v, 1, 4294967296L, &n))
+            return bad("max-pixels", "a number from 1 to 4294967296", v);
+        a->opt.max_pixels = n;
+        return 0;
+    case O_GAP:
+        if (!strcmp(v, "local") || !strcmp(v, "window")) {
+            a->opt.gap_mode = *v == 'l' ? FCN_GAP_LOCAL : FCN_GAP_WINDOW;
+            return 0;
+        }
+        return bad("gap", "'window' or 'local'", v);
+    case O_MEM: return cli_mem_limit(PROG, v, &a->mem_limit);
+    case O_TILE:
+        if (!cli_int(v, 1, 65536, &n))
+            return bad("tile", "a number of cells from 1 to 65536", v);
+        a->tile = (int)n;
+        return 0;
+    default: return cli_opt_error(PROG, o, argv);
+    }
+}
+
+/* An output spec for several inputs: a directory or a {} pattern. */
+static int several_ok(const char *opt, const char *spec, const char *ext)
+{
+    if (strstr(spec, "{}") ? ends_with(spec, ext) : cli_is_dir(spec))
+        return 1;
+    fprintf(stderr, PROG ": %s %s: with several inputs give an existing "
+            "directory or a pattern with {} ending in %s\n", opt, spec, ext);
+    return 0;
+}
+
+/* 0: run; otherwise the exit status (-1: done, 0). */
 static int parse_args(int argc, char **argv, args *a)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        int more = i + 1 < argc;
-        long v;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            fputs(usage, stdout);
-            return -1;
-        } else if (!strcmp(s, "--out") && more) {
-            a->out = argv[++i];
-        } else if (!strcmp(s, "--top") && more) {
-            if (!cli_int(argv[++i], 1, 1000, &v))
-                return fail("--top needs a number from 1 to 1000");
-            a->top = (int)v;
-        } else if (!strcmp(s, "--threads") && more) {
-            if (!cli_int(argv[++i], 1, 1024, &v))
-                return fail("--threads needs a number from 1 to 1024");
-            a->threads = (int)v;
-        } else if (!strcmp(s, "--resize") && more) {
-            if (!cli_wxh(argv[++i], 65536, &a->rw, &a->rh))
-                return fail("--resize needs WxH, e.g. 448x448");
-        } else if (!strcmp(s, "--max-pixels") && more) {
-            if (!cli_int(argv[++i], 1, 4294967296L, &v))
-                return fail("--max-pixels needs a number from 1 to "
-                            "4294967296");
-            a->opt.max_pixels = v;
-        } else if (!strcmp(s, "--gap") && more) {
-            const char *g = argv[++i];
-            if (!strcmp(g, "local"))
-                a->opt.gap_mode = FCN_GAP_LOCAL;
-            else if (!strcmp(g, "window"))
-                a->opt.gap_mode = FCN_GAP_WINDOW;
-            else
-                return fail("--gap takes 'window' or 'local'");
-        } else if (!strcmp(s, "--mem-limit") && more) {
-            if (!cli_size(argv[++i], &a->mem_limit))
-                return fail("--mem-limit needs a size such as 512M or 2G");
-        } else if (!strcmp(s, "--layers")) {
-            a->layers = 1;
-        } else if (s[0] == '-' && s[1]) {
-            fprintf(stderr, "fcn-run: unknown or incomplete option '%s'\n%s",
-                    s, usage);
-            return 2;
-        } else if (!a->model) {
-            a->model = s;
-        } else if (!a->input) {
-            a->input = s;
-        } else {
-            fprintf(stderr, "fcn-run: unexpected argument '%s'\n%s", s, usage);
-            return 2;
-        }
-    }
-    if (!a->model || !a->input) {
-        fputs(usage, stderr);
+    int rc = cli_parse(argc, argv, PROG, longopts, 1, option, a, &a->model,
+                       &a->inputs);
+    if (rc)
+        return rc;
+    if (!a->model || !a->inputs.n) {
+        if (a->model && a->listed)
+            return fail("--list gave no inputs");
+        fprintf(stderr, PROG ": %s (fcn-run --help lists the options)\n",
+                a->model ? "no INPUT given" : "no MODEL and INPUT given");
         return 2;
     }
-    if (a->out && !ends_with(a->out, ".npy"))
-        return fail("--out must name a .npy file");
+    int stdin_uses = !strcmp(a->model, "-") + a->list_stdin;
+    for (int k = 0; k < a->inputs.n; k++)
+        stdin_uses += !strcmp(a->inputs.v[k], "-");
+    if (stdin_uses > 1)
+        return fail("standard input ('-') can be read once only");
+    int several = a->listed || a->inputs.n > 1;
+    if (a->out && a->json && !strcmp(a->out, "-") && !strcmp(a->json, "-"))
+        return fail("--out - and --json - cannot both use standard output");
+    if (several && a->out && !strcmp(a->out, "-"))
+        return fail("--out -: one input only (several: a directory or a "
+                    "pattern)");
+    if (a->out && strcmp(a->out, "-") &&
+        (several ? !several_ok("--out", a->out, ".npy")
+                 : !ends_with(a->out, ".npy")))
+        return several ? 1 : fail("--out must name a .npy file");
+    if (a->heat_out && several && !several_ok("--heatmap", a->heat_out, ".png"))
+        return 1;
+    if (a->heat_out && !strcmp(a->heat_out, "-"))
+        return fail("--heatmap: give a file, not '-'");
+    if (a->fit && !a->rw)
+        return fail("--fit needs --resize WxH");
+    cli_prep_apply(&a->com.prep, &a->opt.prep);
     return 0;
 }
 
-typedef struct rank {
-    int cls;
-    float score;
-    int y, x;
-} rank;
+/* ---- sessions ---- */
 
-static int by_score(const void *a, const void *b)
+/* A session for h x w: one of the cache, or a new one in place of the
+** least recently used. NULL after fcn_last_error() is set. */
+static fcn_session *session_for(ctx *c, int h, int w)
 {
-    float x = ((const rank *)a)->score, y = ((const rank *)b)->score;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static int is_background(const fcn_model *m, int c)
-{
-    const char *l = fcn_model_label(m, c);
-    return l && !strcmp(l, "background");
-}
-
-/* The best score of each class over the map, and where: the five best. */
-static int print_top_classes(const fcn_model *m, const fcn_scores *sc)
-{
-    const int C = sc->classes, HW = sc->out_h * sc->out_w;
-    const fcn_geometry *g = &sc->geom;
-    char b1[32];
-    rank *best = calloc((size_t)C, sizeof *best);
-    if (!best)
-        return fail("out of memory");
-    for (int c = 0; c < C; c++) {
-        best[c] = (rank){c, -INFINITY, 0, 0};
-        for (int p = 0; p < HW; p++)
-            if (sc->data[(size_t)c * HW + p] > best[c].score)
-                best[c] = (rank){c, sc->data[(size_t)c * HW + p],
-                                 p / sc->out_w, p % sc->out_w};
-    }
-    qsort(best, (size_t)C, sizeof *best, by_score);
-    printf("top classes over the map (best cell, its window x,y,w,h in "
-           "pixels):\n");
-    for (int k = 0, shown = 0; k < C && shown < 5; k++) {
-        if (is_background(m, best[k].cls))
-            continue;
-        shown++;
-        printf("  %-20s %10.4f  cell (%d,%d)  window %d,%d,%d,%d\n",
-               cli_label(m, best[k].cls, b1, sizeof b1), best[k].score,
-               best[k].y, best[k].x, best[k].x * g->stride_w + g->offset_w,
-               best[k].y * g->stride_h + g->offset_h, g->rf_w, g->rf_h);
-    }
-    free(best);
-    return 0;
-}
-
-/* The winning class of every cell, as a character map. */
-static void print_class_map(const fcn_model *m, const fcn_scores *sc)
-{
-    const int C = sc->classes, HW = sc->out_h * sc->out_w;
-    char b1[32];
-    if (sc->out_w > 120 || sc->out_h > 200)
-        return;
-    printf("best class per cell ('.' = background):\n");
-    for (int y = 0; y < sc->out_h; y++) {
-        fputs("  ", stdout);
-        for (int x = 0; x < sc->out_w; x++) {
-            int bc = 0;
-            for (int c = 1; c < C; c++)
-                if (sc->data[(size_t)c * HW + y * sc->out_w + x] >
-                    sc->data[(size_t)bc * HW + y * sc->out_w + x])
-                    bc = c;
-            putchar(is_background(m, bc) ? '.'
-                    : bc < 10 ? '0' + bc : bc < 36 ? 'a' + bc - 10 : '#');
+    cached *lru = &c->cache[0];
+    for (int k = 0; k < CACHE; k++) {
+        cached *e = &c->cache[k];
+        if (e->s && e->h == h && e->w == w) {
+            e->used = ++c->clock;
+            return e->s;
         }
-        putchar('\n');
+        if (!e->s || e->used < lru->used)
+            lru = e;
+        if (!e->s)
+            break;
     }
-    printf("  legend:");
-    for (int c = 0; c < C && c < 36; c++)
-        if (!is_background(m, c))
-            printf(" %c=%s", c < 10 ? '0' + c : 'a' + c - 10,
-                   cli_label(m, c, b1, sizeof b1));
-    putchar('\n');
+    fcn_session_free(lru->s);
+    *lru = (cached){0};
+    fcn_session_options so = {.threads = c->a->threads,
+                              .mem_limit = c->a->mem_limit,
+                              .tile = c->a->tile,
+                              .progress = cli_progress_tiles,
+                              .progress_ud = &c->prog};
+    if (fcn_session_create(c->m, h, w, &so, &lru->s) != FCN_OK)
+        return NULL;
+    *lru = (cached){lru->s, h, w, ++c->clock};
+    return lru->s;
 }
 
-/* The top k classes of every cell. */
-static int print_top_per_cell(const fcn_model *m, const fcn_scores *sc,
-                              int top)
-{
-    const int C = sc->classes, HW = sc->out_h * sc->out_w;
-    char b1[32];
-    rank *r = malloc(sizeof *r * (size_t)C);
-    if (!r)
-        return fail("out of memory");
-    printf("top %d per cell:\n", top);
-    for (int p = 0; p < HW; p++) {
-        for (int c = 0; c < C; c++)
-            r[c] = (rank){c, sc->data[(size_t)c * HW + p], 0, 0};
-        qsort(r, (size_t)C, sizeof *r, by_score);
-        printf("  (%d,%d)", p / sc->out_w, p % sc->out_w);
-        for (int k = 0; k < top && k < C; k++)
-            printf("  %s %.4f", cli_label(m, r[k].cls, b1, sizeof b1),
-                   r[k].score);
-        putchar('\n');
-    }
-    free(r);
-    return 0;
-}
+/* ---- the text summary ---- */
 
-static void print_summary(const args *a, const fcn_model *m,
-                          const fcn_session *s, const fcn_scores *sc,
-                          const fcn_tensor *in, int is_npy, double ms)
+static void print_model(const ctx *c)
 {
     fcn_model_info info;
-    fcn_model_get_info(m, &info);
-    const fcn_geometry *g = &sc->geom;
+    fcn_model_get_info(c->m, &info);
     printf("model   %s: trained on %dx%dx%d (CxHxW), %d classes, %d layers "
            "-> %d after conversion, %.2f MB of weights, smallest input %dx%d "
-           "(WxH)\n", a->model, info.in_c, info.in_h, info.in_w,
+           "(WxH)\n", c->a->model, info.in_c, info.in_h, info.in_w,
            info.classes, info.n_layers_file, info.n_layers_fcn,
            info.weight_bytes / 1e6, info.min_w, info.min_h);
-    if (a->layers) {
+    if (c->a->layers) {
         printf("converted layers (shapes at the trained size):\n");
-        fputs(fcn_model_summary(m), stdout);
+        fputs(fcn_model_summary(c->m), stdout);
     }
-    printf("input   %s: %dx%d (WxH), %d channel%s%s\n", a->input, in->w,
-           in->h, in->c, in->c > 1 ? "s" : "", is_npy ? ", used as is" : "");
+}
+
+static int print_summary(const ctx *c, const rj_input *x,
+                         const fcn_session *s)
+{
+    const fcn_scores *sc = x->sc;
+    const fcn_geometry *g = &sc->geom;
+    printf("input   %s: %dx%d (WxH), %d channel%s%s\n", x->path, x->w, x->h,
+           x->c, x->c > 1 ? "s" : "", x->is_npy ? ", used as is" : "");
     printf("scores  %d classes x %d x %d cells (HxW)\n", sc->classes,
            sc->out_h, sc->out_w);
     printf("geometry cell (i,j) sees input rows %d*i%+d .. +%d, columns "
@@ -241,100 +331,320 @@ static void print_summary(const args *a, const fcn_model *m,
            g->offset_h, g->offset_w);
     int th, tw, ntiles;
     fcn_session_tiles(s, &th, &tw, &ntiles);
-    printf("time    %.1f ms, %d thread%s, %.1f MB arena", ms, a->threads,
-           a->threads > 1 ? "s" : "", fcn_session_arena_bytes(s) / 1e6);
+    printf("time    %.1f ms, %d thread%s, %.1f MB arena", x->t_run * 1e3,
+           x->threads, x->threads > 1 ? "s" : "",
+           fcn_session_arena_bytes(s) / 1e6);
     if (ntiles > 1)
         printf(", %d tiles of %dx%d cells", ntiles, th, tw);
     printf("; %s; %s\n", fcn_gemm_info(FCN_GEMM_AUTO), fcn_blas_info());
+    if (rj_print_top_classes(c->m, sc))
+        return fail("out of memory");
+    heat_ascii(stdout, sc, c->m, 120);
+    return c->a->top && rj_print_top_per_cell(c->m, sc, c->a->top)
+               ? fail("out of memory") : 0;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
-}
+/* ---- one input ---- */
 
-/* The input: an image decoded once (preprocessed tile by tile as it
-** runs) or a .npy array. 0 (after a message) on failure. */
-static int read_input(const args *a, const fcn_model *m, int is_npy,
-                      fcn_tensor *in, fcn_image *img)
+/* The input: an image decoded once (preprocessed tile by tile as it runs)
+** or a .npy array. real: where to read it (stdin's spool); 0 after
+** input_error. */
+static int read_input(ctx *c, const char *path, const char *real,
+                      int is_npy, fcn_tensor *in, fcn_image *img)
 {
+    char buf[1024];
     fcn_model_info info;
-    fcn_model_get_info(m, &info);
-    if (!is_npy) {
-        if (fcn_image_decode(m, a->input, a->rh, a->rw, img) != FCN_OK)
-            return !fail(fcn_last_error());
-        *in = (fcn_tensor){NULL, img->c, img->h, img->w};
-        return 1;
+    fcn_model_get_info(c->m, &info);
+    if (is_npy && c->a->rw && !c->a->com.quiet) {
+        cli_progress_end(&c->prog);
+        fprintf(stderr, PROG ": %s: --resize ignored for a .npy input\n",
+                path);
     }
-    if (a->rw)
-        fprintf(stderr, "fcn-run: --resize ignored for a .npy input\n");
-    if (fcn_npy_read(a->input, in) != FCN_OK)
-        return !fail(fcn_last_error());
+    const int fit = !is_npy && c->a->fit != FCN_FIT_STRETCH;
+    fcn_image whole = {0};
+    fcn_status st = is_npy ? fcn_npy_read(real, in)
+                    : fit  ? fcn_image_decode(c->m, real, 0, 0, &whole)
+                           : fcn_image_decode(c->m, real, c->a->rh, c->a->rw,
+                                              img);
+    if (!st && fit) {
+        st = fcn_image_fit(c->m, &whole, c->a->fit, c->a->rh, c->a->rw, img);
+        fcn_image_free(&whole);
+    }
+    if (st != FCN_OK) {
+        input_error(c, path, cli_msg_rename(fcn_last_error(), real, path, buf,
+                                            sizeof buf));
+        return 0;
+    }
+    if (!is_npy)
+        *in = (fcn_tensor){NULL, img->c, img->h, img->w};
     if (in->c != info.in_c) {
-        fprintf(stderr, "fcn-run: %s has %d channels, the model takes %d\n",
-                a->input, in->c, info.in_c);
+        snprintf(buf, sizeof buf, "has %d channels, the model takes %d",
+                 in->c, info.in_c);
+        input_error(c, path, buf);
         return 0;
     }
     return 1;
 }
 
-static int run(args *a)
+/* out claimed for this input: not the input itself, nor an output
+** already written (an earlier input's, --json); 0 after input_error. */
+static int claim(ctx *c, const char *path, const char *out)
 {
-    fcn_model *m = NULL;
-    fcn_session *s = NULL;
+    char msg[1200];
+    char *ro = realpath(out, NULL), *ri = realpath(path, NULL);
+    int same = ro && ri && !strcmp(ro, ri);
+    free(ro);
+    free(ri);
+    if (same) {
+        input_error(c, path, "its output would replace the input itself: "
+                    "not written");
+        return 0;
+    }
+    for (int k = 0; k < c->written.n; k++)
+        if (!strcmp(c->written.v[k], out)) {
+            snprintf(msg, sizeof msg, "its output %s is already another "
+                     "output (same name): not written", out);
+            input_error(c, path, msg);
+            return 0;
+        }
+    if (!cli_paths_add(&c->written, out)) {
+        input_error(c, path, "out of memory");
+        return 0;
+    }
+    return 1;
+}
+
+/* The name of this input's output from spec (NULL: none), claimed, and
+** the name of its sidecar (side, if not NULL); 0 after input_error. */
+static int output_name(ctx *c, const char *spec, const char *path,
+                       const char *suffix, const char *ext, char *out,
+                       size_t n, char *side)
+{
+    if (!spec || !strcmp(spec, "-"))
+        return 1;
+    /* one input: the name as given (a directory there is refused) */
+    if (!(c->list_mode ? cli_out_name(spec, path, suffix, ext, out, n)
+                       : snprintf(out, n, "%s", spec) < (int)n) ||
+        (side && !rj_sidecar_path(out, side, n))) {
+        input_error(c, path, "its output's name is too long");
+        return 0;
+    }
+    return claim(c, path, out) && (!side || claim(c, path, side));
+}
+
+/* --out and its sidecar, --heatmap; 0 after input_error. */
+static int write_outputs(ctx *c, rj_input *x, const fcn_image *img,
+                         const char *npy, const char *png)
+{
+    char err[1024], lb[32];
+    const args *a = c->a;
+    if (a->out && !strcmp(a->out, "-")) {
+        if (!rj_npy_stream(stdout, x->sc))
+            return 0; /* cli_exit says why */
+        x->out = "-";
+    } else if (a->out) {
+        int shape[3] = {x->sc->classes, x->sc->out_h, x->sc->out_w};
+        if (fcn_npy_write(npy, x->sc->data, 3, shape) != FCN_OK) {
+            input_error(c, x->path, fcn_last_error());
+            return 0;
+        }
+        if (!rj_write_sidecar(npy, x, err, sizeof err)) {
+            input_error(c, x->path, err);
+            return 0;
+        }
+        x->out = npy;
+    }
+    if (a->heat_out) {
+        if (!heat_write_png(png, x->is_npy ? NULL : img, x->sc, c->heat_cls,
+                            a->com.cmap, &a->com.range,
+                            cli_label(c->m, c->heat_cls, lb, sizeof lb), err,
+                            sizeof err)) {
+            input_error(c, x->path, err);
+            return 0;
+        }
+        x->heatmap = png;
+    }
+    return 1;
+}
+
+/* Run one input; its failures are counted in c->failed. */
+static void run_input(ctx *c, const char *path, int idx, int count)
+{
+    const args *a = c->a;
+    char real[64], msg[1024], npy[4096], png[4096], side[4096];
+    int fd = -1, is_npy = ends_with(path, ".npy");
+    const char *src = path;
     fcn_tensor in = {0};
     fcn_image img = {0};
     fcn_scores sc;
-    int rc = 1, is_npy = ends_with(a->input, ".npy");
-    if (fcn_model_load(a->model, &a->opt, &m) != FCN_OK)
-        return fail(fcn_last_error());
-    if (!read_input(a, m, is_npy, &in, &img))
+    cli_progress_begin(&c->prog, path, idx, count);
+    double t0 = cli_now();
+    if (!strcmp(path, "-")) {
+        msg[0] = 0;
+        if (!cli_stdin_spool(STDIN_MAX, &fd, real, sizeof real, msg,
+                             sizeof msg)) {
+            input_error(c, "stdin", msg);
+            return;
+        }
+        char magic[6];
+        is_npy = pread(fd, magic, 6, 0) == 6 && !memcmp(magic, "\x93NUMPY", 6);
+        src = real;
+    }
+    if (!output_name(c, a->out, path, "", ".npy", npy, sizeof npy, side) ||
+        !output_name(c, a->heat_out, path, "-heatmap", ".png", png,
+                     sizeof png, NULL) ||
+        !read_input(c, path, src, is_npy, &in, &img))
         goto done;
-    fcn_session_options so = {a->threads, a->mem_limit, 0};
-    if (fcn_session_create(m, in.h, in.w, &so, &s) != FCN_OK) {
-        fail(fcn_last_error());
+    static const char *const fits[] = {"stretch", "shorter", "crop"};
+    rj_input x = {.model_path = a->model, .m = c->m, .path = path,
+                  .w = in.w, .h = in.h, .c = in.c, .is_npy = is_npy,
+                  .resize_w = is_npy ? 0 : a->rw,
+                  .resize_h = is_npy ? 0 : a->rh, .fit = fits[a->fit],
+                  .sc = &sc, .threads = a->threads, .t_load = c->t_load,
+                  .t_decode = cli_now() - t0};
+    double t1 = cli_now();
+    fcn_session *s = session_for(c, in.h, in.w);
+    if (!s) {
+        input_error(c, path, fcn_last_error());
         goto done;
     }
-    double t0 = now_ms();
+    double t2 = cli_now();
+    x.t_plan = t2 - t1;
     if ((is_npy ? fcn_session_run(s, in.data, &sc)
                 : fcn_session_run_image(s, &img, &sc)) != FCN_OK) {
-        fail(fcn_last_error());
+        input_error(c, path, fcn_last_error());
         goto done;
     }
-    print_summary(a, m, s, &sc, &in, is_npy, now_ms() - t0);
-    if (print_top_classes(m, &sc))
+    x.t_run = cli_now() - t2;
+    cli_progress_end(&c->prog);
+    int th, tw;
+    fcn_session_tiles(s, &th, &tw, &x.tiles);
+    if (!write_outputs(c, &x, &img, npy, png))
         goto done;
-    print_class_map(m, &sc);
-    if (a->top && print_top_per_cell(m, &sc, a->top))
+    if (c->text && c->printed++)
+        putchar('\n');
+    if (c->text && c->printed == 1)
+        print_model(c);
+    if (c->text && print_summary(c, &x, s)) {
+        c->failed++;
         goto done;
-    if (a->out) {
-        int shape[3] = {sc.classes, sc.out_h, sc.out_w};
-        if (fcn_npy_write(a->out, sc.data, 3, shape) != FCN_OK) {
-            fail(fcn_last_error());
-            goto done;
-        }
-        printf("wrote   %s (float32, %d x %d x %d)\n", a->out, sc.classes,
-               sc.out_h, sc.out_w);
     }
-    rc = 0;
+    if (c->text && x.out)
+        printf("wrote   %s (float32, %d x %d x %d) and its geometry %s\n",
+               x.out, sc.classes, sc.out_h, sc.out_w,
+               rj_sidecar_path(x.out, msg, sizeof msg) ? msg : "");
+    if (c->text && x.heatmap)
+        printf("wrote   %s (heat map of %s)\n", x.heatmap,
+               cli_label(c->m, c->heat_cls, msg, sizeof msg));
+    if (a->json) {
+        if (c->list_mode)
+            cli_json_printf(&c->js, c->n_js++ ? ",\n" : "[\n");
+        rj_input_json(&c->js, &x);
+        c->n_js += !c->list_mode;
+    }
 done:
+    if (fd >= 0)
+        close(fd);
     fcn_tensor_free(&in);
     fcn_image_free(&img);
-    fcn_session_free(s);
-    fcn_model_free(m);
+}
+
+/* ---- the run ---- */
+
+static int load_model(ctx *c)
+{
+    double t0 = cli_now();
+    fcn_status st;
+    if (!strcmp(c->a->model, "-")) {
+        void *data = NULL;
+        size_t n = 0;
+        char err[256] = "";
+        if (!cli_stdin_read(STDIN_MAX, &data, &n, err, sizeof err))
+            return !fail(err);
+        st = fcn_model_load_memory(data, n, &c->a->opt, &c->m);
+        free(data);
+    } else {
+        st = fcn_model_load(c->a->model, &c->a->opt, &c->m);
+    }
+    if (st != FCN_OK) {
+        if (!cli_prep_explain(&c->a->com.prep, PROG, fcn_last_error()))
+            fail(fcn_last_error());
+        return 0;
+    }
+    c->t_load = cli_now() - t0;
+    if (!cli_prep_check(&c->a->com.prep, PROG, c->m))
+        return 0;
+    if (c->a->heat_out &&
+        (c->heat_cls = cli_find_class(c->m, c->a->heat_class)) < 0) {
+        cli_unknown_class(PROG, c->m, "--heatmap", c->a->heat_class);
+        return 0;
+    }
+    return 1;
+}
+
+/* The JSON document: to stdout or written whole to a file. */
+static int write_json(ctx *c)
+{
+    if (c->list_mode)
+        cli_json_printf(&c->js, c->n_js ? "\n]\n" : "[]\n");
+    else
+        cli_json_printf(&c->js, "\n");
+    if (c->js.oom)
+        return fail("out of memory for the JSON");
+    if (!c->list_mode && !c->n_js)
+        return 1; /* the one input failed: no document */
+    if (!strcmp(c->a->json, "-")) {
+        fwrite(c->js.s, 1, c->js.n, stdout);
+        return 0;
+    }
+    cli_file f;
+    if (!cli_file_open(&f, c->a->json))
+        return fail(fcn_last_error());
+    fwrite(c->js.s, 1, c->js.n, f.f);
+    return cli_file_commit(&f) ? 0 : fail(fcn_last_error());
+}
+
+static int run(args *a)
+{
+    ctx c = {0};
+    c.a = a;
+    c.list_mode = a->listed || a->inputs.n > 1;
+    c.text = !(a->out && !strcmp(a->out, "-")) &&
+             !(a->json && !strcmp(a->json, "-"));
+    cli_progress_init(&c.prog, PROG, a->com.quiet, a->com.progress);
+    int rc = 1;
+    if (!load_model(&c))
+        goto out;
+    if (a->json && strcmp(a->json, "-") && !cli_paths_add(&c.written, a->json)) {
+        fail("out of memory");
+        goto out;
+    }
+    for (int k = 0; k < a->inputs.n && !ferror(stdout); k++)
+        run_input(&c, a->inputs.v[k], k, a->inputs.n);
+    rc = c.failed ? 1 : 0;
+    if (a->json && write_json(&c))
+        rc = 1;
+out:
+    cli_progress_end(&c.prog);
+    for (int k = 0; k < CACHE; k++)
+        fcn_session_free(c.cache[k].s);
+    fcn_model_free(c.m);
+    cli_json_free(&c.js);
+    cli_paths_free(&c.written);
     return rc;
 }
 
 int main(int argc, char **argv)
 {
     args a = {0};
+    a.com.range.automatic = 1;
     cli_signals();
     int rc = parse_args(argc, argv, &a);
-    if (rc)
-        return cli_exit("fcn-run", rc < 0 ? 0 : rc);
-    if (!a.threads)
-        a.threads = fcn_default_threads();
-    return cli_exit("fcn-run", run(&a));
+    if (!rc) {
+        if (!a.threads)
+            a.threads = fcn_default_threads();
+        rc = run(&a);
+    }
+    cli_paths_free(&a.inputs);
+    return cli_exit(PROG, rc < 0 ? 0 : rc);
 }

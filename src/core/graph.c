@@ -160,9 +160,33 @@ static fcn_status check_growth(const node *n, shape in, shape out)
                    out.h, r < 10 ? 1 : 0, r, in.w, in.h, MAX_MAP_GROWTH);
 }
 
+/* A Concat's floats may exceed twice those of the input and of every
+** Conv, Dense and Flatten output before it, together, by 1024 channels of
+** its map at most (docs/model-format.md): only a Concat makes channels
+** that no weight pays for, and a chain of them concatenating a tensor
+** with itself doubles the channels a layer. */
+#define MAX_CONCAT_EXTRA 1024
+
+static int64_t floats_of(shape s) { return (int64_t)s.c * s.h * s.w; }
+
+static fcn_status check_concat(const node *n, shape out, int64_t paid)
+{
+    const int64_t f = floats_of(out),
+                  limit = 2 * paid + (int64_t)MAX_CONCAT_EXTRA * out.h * out.w;
+    if (f <= limit)
+        return FCN_OK;
+    return err_set(FCN_ERR_UNSUPPORTED, "layer '%s' (%s): its output of %lld "
+                   "floats (%d channels) is more than twice the %lld floats "
+                   "of the input and the Conv, Dense and Flatten outputs "
+                   "before it, plus %d channels: channel growth this large is "
+                   "not supported", n->name, n->label, (long long)f, out.c,
+                   (long long)paid, MAX_CONCAT_EXTRA);
+}
+
 fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
                        shape *shapes, int check_size)
 {
+    int64_t paid = floats_of(input); /* at most 2^34 floats a term */
     shapes[0] = input;
     char msg[200];
     for (int i = 0; i < n_nodes; i++) {
@@ -182,6 +206,12 @@ fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
         fcn_status st;
         if (check_size && (st = check_growth(n, input, shapes[n->out])))
             return st;
+        if (check_size && n->op == OP_CONCAT &&
+            (st = check_concat(n, shapes[n->out], paid)))
+            return st;
+        if ((n->op == OP_CONV || n->op == OP_DENSE || n->op == OP_FLATTEN) &&
+            paid < ((int64_t)1 << 60))
+            paid += e;
     }
     return FCN_OK;
 }

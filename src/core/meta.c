@@ -87,3 +87,47 @@ fcn_status meta_parse(const rd_model *rd, fcn_model *m,
     m->prep.std = std;
     return FCN_OK;
 }
+
+/* n floats of an override into the arena, each finite (and > 0: std). */
+static fcn_status override_floats(fcn_model *m, const float *v,
+                                  const char *key, int positive,
+                                  const float **dst)
+{
+    if (!v)
+        return FCN_OK;
+    for (int i = 0; i < m->in_c; i++)
+        if (!isfinite(v[i]) || (positive && !(v[i] > 0)))
+            return err_set(FCN_ERR_ARG, "fcn_options.prep.%s[%d] = %g is "
+                           "not usable (%s)", key, i, v[i],
+                           positive ? "finite and > 0" : "finite");
+    float *c = arena_alloc(&m->ar, sizeof(float) * m->in_c);
+    if (!c)
+        return err_set(FCN_ERR_NOMEM, "out of memory");
+    memcpy(c, v, sizeof(float) * m->in_c);
+    *dst = c;
+    return FCN_OK;
+}
+
+fcn_status meta_override(fcn_model *m, const fcn_preprocess *p)
+{
+    if (p->color) {
+        img_color c;
+        const int gray = m->in_c == 1;
+        if (!img_color_parse(p->color, &c) || gray != (c == IMG_GRAY))
+            return err_set(FCN_ERR_ARG, "fcn_options.prep.color '%s': "
+                           "expected %s for this %d-channel model",
+                           p->color, gray ? "gray" : "rgb or bgr", m->in_c);
+        m->prep.color = c;
+    }
+    if (p->scale != 0) {
+        if (!isfinite(p->scale))
+            return err_set(FCN_ERR_ARG, "fcn_options.prep.scale %g is not "
+                           "usable", p->scale);
+        m->prep.scale = p->scale;
+    }
+    fcn_status st;
+    if ((st = override_floats(m, p->mean, "mean", 0, &m->prep.mean)) ||
+        (st = override_floats(m, p->std, "std", 1, &m->prep.std)))
+        return st;
+    return FCN_OK;
+}

@@ -133,6 +133,7 @@ static fcn_status load_graph(const rd_model *rd, const fcn_options *opt,
         goto done;
     }
     if ((st = build(rd, m, nodes, trained)) ||
+        (st = meta_override(m, &opt->prep)) ||
         (st = pass_fcn(nodes, n_nodes, trained, opt, &m->ar, converted)) ||
         (st = pass_fold(m, nodes, n_nodes, n_nodes, converted)) ||
         (st = prepare(m, opt)) || (st = geom_compute(m, scratch)))

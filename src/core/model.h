@@ -83,5 +83,8 @@ fcn_status geom_compute(fcn_model *m, shape *shapes);
 ** name of the graph input into *input_name. */
 fcn_status meta_parse(const rd_model *rd, fcn_model *m,
                       const char **input_name);
+/* fcn_options.prep over the model's preprocessing (copied into its arena);
+** FCN_ERR_ARG for a value out of range. */
+fcn_status meta_override(fcn_model *m, const fcn_preprocess *p);
 
 #endif

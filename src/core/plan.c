@@ -111,8 +111,8 @@ static int record_plans(planner *pl)
             continue;
         for (int a = 0; a < p->n_h[i]; a++)
             for (int b = 0; b < p->n_w[i]; b++)
-                op_get(n->op)->plan(n, p->node_h[i][a], p->node_w[i][b],
-                                    pl->threads,
+                op_get(n->op)->plan(n, p->shapes[n->out], p->node_h[i][a],
+                                    p->node_w[i][b], pl->threads,
                                     &p->plans[p->plan_at[i] + a * p->n_w[i] +
                                               b]);
     }
@@ -137,7 +137,7 @@ static int node_window_cost(planner *pl, int i, int tx, int ty, int set,
     double cells = (double)nr * r.w * p->shapes[t].c;
     if (d->plan) {
         op_plan op;
-        d->plan(n, nr, r.w, 1, &op);
+        d->plan(n, p->shapes[t], nr, r.w, 1, &op);
         cells = op.work;
         if (!seen[i]) {
             p->stats_ws[i] = op.ws_floats;
@@ -182,6 +182,10 @@ static int count_row_set(planner *pl, const rect *cols, int *n)
     return 1;
 }
 
+/* Input rows the strips stream: the input window's (at least one strip,
+** even where the cells read no input). */
+static int input_rows(const plan *p) { return p->in_h > 0 ? p->in_h : 1; }
+
 /* Run bands of tw score-map columns and strips of `step` input rows
 ** through the planner: per-tensor buffer rows, which tensors carry rows
 ** between strips, the workspace (one thread) and the estimated work; with
@@ -190,12 +194,11 @@ static int simulate(planner *pl, int step, int tw, char *seen)
 {
     plan *p = pl->p;
     const fcn_model *m = pl->m;
-    const shape out = p->shapes[m->out_tensor];
-    const int nt = m->n_tensors, H = p->shapes[0].h;
+    const int nt = m->n_tensors, H = input_rows(p);
     p->step = step;
     p->tile_w = tw;
     p->tiles_y = (H + step - 1) / step;
-    p->tiles_x = (out.w + tw - 1) / tw;
+    p->tiles_x = (p->cw + tw - 1) / tw;
     memset(p->buf_rows, 0, sizeof(int) * nt);
     memset(p->wmax, 0, sizeof(int) * nt);
     memset(p->keep, 0, (size_t)nt);
@@ -210,11 +213,13 @@ static int simulate(planner *pl, int step, int tw, char *seen)
         plan_band_cols(pl, tw, tx, pl->cols);
         if (!count_row_set(pl, pl->cols, &n_sets))
             return 0;
-        memset(pl->prev, 0, sizeof(rect) * nt);
+        for (int t = 0; t < nt; t++)  /* nothing yet, from the first row */
+            pl->prev[t] = (rect){pl->cols[t].y0, 0, 0, 0};
         if (pl->record && (set = record_band(pl, tx, &fresh)) < 0)
             return 0;
         for (int ty = 0; ty < p->tiles_y; ty++) {
-            plan_strip_rects(pl, (ty + 1) * step, pl->cols, pl->prev, pl->req);
+            plan_strip_rects(pl, p->in_y0 + (ty + 1) * step, pl->cols,
+                             pl->prev, pl->req);
             for (int t = 0; t < nt; t++) {
                 rect r = pl->req[t], q = pl->prev[t];
                 if (r.h > p->buf_rows[t])
@@ -328,7 +333,7 @@ static size_t plan_tiles(planner *pl, int step, int tw, char *seen)
 /* Input rows per strip of th score-map rows. */
 static int strip_step(const plan *p, int th)
 {
-    const int H = p->shapes[0].h;
+    const int H = input_rows(p);
     return (int64_t)th * p->ystride < H ? th * p->ystride : H;
 }
 
@@ -339,7 +344,7 @@ static int strip_step(const plan *p, int th)
 static int fit_strips(planner *pl, int tw, size_t limit, char *seen)
 {
     plan *p = pl->p;
-    const int H = p->shapes[0].h;
+    const int H = input_rows(p);
     int top = (H + p->ystride - 1) / p->ystride;
     size_t b = plan_tiles(pl, H, tw, seen);
     if (b && b <= limit)
@@ -375,7 +380,7 @@ static int fit_strips(planner *pl, int tw, size_t limit, char *seen)
 static int choose_tiling(planner *pl, size_t limit, char *seen, int *tw_out)
 {
     static const int bands[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
-    const int ow = pl->p->shapes[pl->m->out_tensor].w;
+    const int ow = pl->p->cw;
     int best_tw = 0, best_th = 0, last_tw = 0;
     double best_work = 0;
     for (size_t k = 0; k < sizeof bands / sizeof bands[0]; k++) {
@@ -409,8 +414,9 @@ static int plan_alloc(plan *p, int nt, int nn)
     p->first = mem_calloc(nt, sizeof(int));
     p->last = mem_calloc(nt, sizeof(int));
     p->stats_ws = mem_calloc(nn, sizeof(size_t));
+    p->block = mem_calloc(nn, sizeof(int));
     return p->shapes && p->buf_rows && p->wmax && p->keep && p->cap &&
-           p->offset && p->first && p->last && p->stats_ws;
+           p->offset && p->first && p->last && p->stats_ws && p->block;
 }
 
 void plan_free(plan *p)
@@ -422,7 +428,7 @@ void plan_free(plan *p)
     void *arrays[] = {p->shapes, p->cols, p->band_rows, p->rows, p->n_h,
                       p->n_w, p->plan_at, p->node_h, p->node_w, p->plans,
                       p->stats_ws, p->buf_rows, p->wmax, p->keep, p->cap,
-                      p->offset, p->first, p->last};
+                      p->offset, p->first, p->last, p->block};
     for (size_t k = 0; k < sizeof arrays / sizeof arrays[0]; k++)
         mem_free(arrays[k]);
     memset(p, 0, sizeof *p);
@@ -458,8 +464,7 @@ static fcn_status plan_tiling(planner *pl, int width, int height,
                               size_t limit, int tile, char *seen)
 {
     plan *p = pl->p;
-    const shape os = p->shapes[pl->m->out_tensor];
-    int th = tile, tw = tile < os.w ? tile : os.w;
+    int th = tile, tw = tile < p->cw ? tile : p->cw;
     char lim[32], sc[32];
     if (!tile && !(th = choose_tiling(pl, limit, seen, &tw)) && !pl->oom)
         return err_set(FCN_ERR_NOMEM, "memory limit of %s is too small for a "
@@ -477,8 +482,48 @@ static fcn_status plan_tiling(planner *pl, int width, int height,
     return FCN_OK;
 }
 
+/* The cells to plan (NULL: the whole map), checked against the map, and
+** every node's block. */
+static fcn_status plan_cells(planner *pl, const fcn_region *cells)
+{
+    plan *p = pl->p;
+    const fcn_model *m = pl->m;
+    const shape os = p->shapes[m->out_tensor];
+    for (int i = 0; i < m->n_nodes; i++) {
+        const op_def *d = op_get(m->nodes[i].op);
+        p->block[i] = d->block ? d->block(&m->nodes[i],
+                                          p->shapes[m->nodes[i].out]) : 1;
+    }
+    fcn_region c = cells ? *cells : (fcn_region){0, 0, os.h, os.w};
+    if (c.height < 1 || c.width < 1)
+        return err_set(FCN_ERR_ARG, "region of %dx%d cells (HxW) at row %d, "
+                       "column %d is empty", c.height, c.width, c.row, c.col);
+    if (c.row < 0 || c.col < 0 || (int64_t)c.row + c.height > os.h ||
+        (int64_t)c.col + c.width > os.w)
+        return err_set(FCN_ERR_ARG, "region rows %d..%lld, columns %d..%lld "
+                       "lies outside the %dx%d score map (HxW)", c.row,
+                       (long long)c.row + c.height - 1, c.col,
+                       (long long)c.col + c.width - 1, os.h, os.w);
+    p->cy0 = c.row;
+    p->cx0 = c.col;
+    p->ch = c.height;
+    p->cw = c.width;
+    /* the input window: the whole input, or what the region needs */
+    rect in = {0, 0, p->shapes[0].h, p->shapes[0].w};
+    if (cells) {
+        plan_need(pl, (rect){c.row, c.col, c.height, c.width}, pl->req);
+        in = pl->req[0];
+    }
+    p->in_y0 = in.h > 0 && in.w > 0 ? in.y0 : 0;
+    p->in_x0 = in.h > 0 && in.w > 0 ? in.x0 : 0;
+    p->in_h = in.h > 0 && in.w > 0 ? in.h : 0;
+    p->in_w = in.h > 0 && in.w > 0 ? in.w : 0;
+    return FCN_OK;
+}
+
 fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
-                     size_t limit, int tile, plan *p)
+                     size_t limit, int tile, const fcn_region *cells,
+                     plan *p)
 {
     const int nt = m->n_tensors;
     memset(p, 0, sizeof *p);
@@ -492,13 +537,14 @@ fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
         st = err_set(FCN_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = graph_infer_size(m, height, width, p->shapes)))
+    if ((st = graph_infer_size(m, height, width, p->shapes)) ||
+        (st = plan_cells(&pl, cells)))
         goto done;
     /* The score map is counted in the limit, and refused here, before
     ** any tiling is simulated, when it alone exceeds it: the time to
     ** refuse does not grow with the map. c, h, w <= MEM_MAX_DIM: the
     ** product fits in 64 bits. */
-    const shape os = p->shapes[m->out_tensor];
+    const shape os = {p->shapes[m->out_tensor].c, p->ch, p->cw};
     const int64_t score_floats = (int64_t)os.c * os.h * os.w;
     const double score_bytes = (double)score_floats * sizeof(float);
     if (score_floats > ((int64_t)1 << 34) || score_bytes > (double)limit) {
@@ -519,7 +565,7 @@ fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
     p->score_bytes = (size_t)score_bytes;
     /* input rows per score-map row: the score map's row stride */
     p->ystride = m->geom.stride_h < 1 ? 1
-                 : m->geom.stride_h > p->shapes[0].h ? p->shapes[0].h
+                 : m->geom.stride_h > input_rows(p) ? input_rows(p)
                  : m->geom.stride_h;
     st = plan_tiling(&pl, width, height, limit, tile, seen);
 done:

@@ -19,9 +19,18 @@
 ** row their next output row reads: the kernel's halo, kept from the
 ** previous strip and moved to the top of the buffer) -- about its share of
 ** the step, never the receptive field of a score row. So strips recompute
-** nothing. Padding applies only at the true border of each map; the result
-** equals the untiled one (to GEMM rounding). When everything fits the
+** nothing. Padding applies only at the true border of each map. A node
+** that computes in blocks on its map's grid (op_def.block: Winograd's 4x4)
+** is given the inputs of every block its window meets, and computes a row
+** only with its whole block; so every kernel computes each output from
+** the same inputs in the same order whatever the window, and the result
+** is the untiled one bit for bit (docs/engine.md). When everything fits the
 ** memory limit there is a single band and strip.
+**
+** A region (fcn_session_create_region) is planned the same way on the
+** whole image's maps, restricted to the windows its cells need: the bands
+** cut the region's columns, the strips stream the rows of its input
+** window.
 **
 ** A tensor whose rows are needed by the next strip keeps its buffer for
 ** the whole band; the others share arena space by liveness (first fit).
@@ -55,6 +64,10 @@ typedef struct plan_row {   /* a tensor in one strip */
 typedef struct plan {
     int n_tensors, n_nodes;
     shape *shapes;          /* whole maps, per tensor */
+    int *block;             /* per node: op_def.block on its map */
+    int cy0, cx0, ch, cw;   /* the score-map cells computed (the region;
+                               the whole map by default) */
+    int in_y0, in_x0, in_h, in_w;  /* the input window they need */
     int ystride;            /* input rows per score-map row */
     int step;               /* input rows per strip */
     int tile_h, tile_w;     /* score-map cells per strip (once the strips
@@ -89,11 +102,13 @@ typedef struct plan {
 } plan;
 
 /* Plan the model for an input of height x width: threads, memory limit
-** and forced tile (score-map cells; 0: choose) as in fcn_session_options.
-** FCN_ERR_NOMEM, before any tiling is tried, when the score map alone
-** exceeds the limit. */
+** and forced tile (score-map cells; 0: choose) as in fcn_session_options;
+** cells: the region of the score map to compute (NULL: all of it; outside
+** the map or empty: FCN_ERR_ARG). FCN_ERR_NOMEM, before any tiling is
+** tried, when the score map (the region's cells) alone exceeds the limit. */
 fcn_status plan_make(const fcn_model *m, int height, int width, int threads,
-                     size_t limit, int tile, plan *p);
+                     size_t limit, int tile, const fcn_region *cells,
+                     plan *p);
 void plan_free(plan *p);
 /* Bytes of arena (activations + every thread's workspace). */
 size_t plan_arena_bytes(const plan *p, int threads);

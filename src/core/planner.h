@@ -26,11 +26,13 @@ typedef struct planner {
     int oom;              /* an allocation failed during the search */
 } planner;
 
-/* Columns each tensor computes in band tx of tw score-map columns (x0, w;
-** w == 0: not needed in this band). */
+/* Window of each tensor in band tx of tw score-map columns of the cells
+** planned (w == 0: not needed in this band). */
 void plan_band_cols(const planner *pl, int tw, int tx, rect *cols);
-/* The rows each tensor needs for the strip that ends the score map's input
-** rows at y, given the previous strip's windows (plan_window.c). */
+/* Window of each tensor that output cells `cells` need (w == 0: none). */
+void plan_need(const planner *pl, rect cells, rect *req);
+/* The rows each tensor needs for the strip that brings the input rows to
+** y, given the previous strip's windows (plan_window.c). */
 void plan_strip_rects(const planner *pl, int y, const rect *cols,
                       const rect *prev, rect *req);
 

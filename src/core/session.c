@@ -22,6 +22,8 @@ struct fcn_session {
     float *scores;        /* classes x out_h x out_w */
     float *mem;           /* arena: activations, then workspace */
     int owns_memory;
+    void (*progress)(void *ud, int done, int total);
+    void *progress_ud;
 };
 
 void fcn_session_free(fcn_session *s)
@@ -39,8 +41,11 @@ void fcn_session_free(fcn_session *s)
 
 int fcn_default_threads(void) { return par_default_threads(); }
 
-fcn_status session_plan(const fcn_model *m, int height, int width,
-                        const fcn_session_options *opt, fcn_session **out)
+/* session_plan for the cells of a region (NULL: the whole map). */
+static fcn_status plan_cells(const fcn_model *m, int height, int width,
+                             const fcn_region *cells,
+                             const fcn_session_options *opt,
+                             fcn_session **out)
 {
     if (!out)
         return err_set(FCN_ERR_ARG, "fcn_session_create: out is NULL");
@@ -58,20 +63,28 @@ fcn_status session_plan(const fcn_model *m, int height, int width,
     fcn_session *s = mem_calloc(1, sizeof *s);
     if (!s)
         return err_set(FCN_ERR_NOMEM, "out of memory");
-    *s = (fcn_session){m, height, width, o.threads, {0}, NULL, NULL, NULL, 0};
+    *s = (fcn_session){m,    height, width, o.threads,  {0},
+                       NULL, NULL,   NULL,  0,          o.progress,
+                       o.progress_ud};
     s->seconds = mem_calloc((size_t)m->n_nodes, sizeof(double));
     fcn_status st = s->seconds ? FCN_OK
                                : err_set(FCN_ERR_NOMEM, "out of memory");
     if (!st)
         st = plan_make(m, height, width, o.threads,
                        o.mem_limit ? o.mem_limit : DEFAULT_MEM_LIMIT, o.tile,
-                       &s->p);
+                       cells, &s->p);
     if (st) {
         fcn_session_free(s);
         return st;
     }
     *out = s;
     return FCN_OK;
+}
+
+fcn_status session_plan(const fcn_model *m, int height, int width,
+                        const fcn_session_options *opt, fcn_session **out)
+{
+    return plan_cells(m, height, width, NULL, opt, out);
 }
 
 size_t session_arena_floats(const fcn_session *s)
@@ -82,7 +95,7 @@ size_t session_arena_floats(const fcn_session *s)
 size_t session_scores_floats(const fcn_session *s)
 {
     const shape o = s->p.shapes[s->m->out_tensor];
-    return (size_t)o.c * o.h * o.w;
+    return (size_t)o.c * s->p.ch * s->p.cw;
 }
 
 void session_bind(fcn_session *s, float *arena, float *scores)
@@ -93,15 +106,17 @@ void session_bind(fcn_session *s, float *arena, float *scores)
 
 const plan *session_get_plan(const fcn_session *s) { return &s->p; }
 
-fcn_status fcn_session_create(const fcn_model *m, int height, int width,
-                              const fcn_session_options *opt,
-                              fcn_session **out)
+/* fcn_session_create for the cells of a region (NULL: the whole map). */
+static fcn_status create_cells(const fcn_model *m, int height, int width,
+                               const fcn_region *cells,
+                               const fcn_session_options *opt,
+                               fcn_session **out)
 {
     if (!out)
         return err_set(FCN_ERR_ARG, "fcn_session_create: out is NULL");
     *out = NULL;
     fcn_session *s;
-    fcn_status st = session_plan(m, height, width, opt, &s);
+    fcn_status st = plan_cells(m, height, width, cells, opt, &s);
     if (st)
         return st;
     const size_t bytes = plan_arena_bytes(&s->p, s->threads),
@@ -119,14 +134,47 @@ fcn_status fcn_session_create(const fcn_model *m, int height, int width,
     return FCN_OK;
 }
 
+fcn_status fcn_session_create(const fcn_model *m, int height, int width,
+                              const fcn_session_options *opt,
+                              fcn_session **out)
+{
+    return create_cells(m, height, width, NULL, opt, out);
+}
+
+fcn_status fcn_session_create_region(const fcn_model *m, int image_h,
+                                     int image_w, const fcn_region *cells,
+                                     const fcn_session_options *opt,
+                                     fcn_session **out)
+{
+    if (!cells) {
+        if (out)
+            *out = NULL;
+        return err_set(FCN_ERR_ARG, "fcn_session_create_region: cells is "
+                       "NULL");
+    }
+    return create_cells(m, image_h, image_w, cells, opt, out);
+}
+
+void fcn_session_input_window(const fcn_session *s, int *y0, int *x0, int *h,
+                              int *w)
+{
+    *y0 = s->p.in_y0;
+    *x0 = s->p.in_x0;
+    *h = s->p.in_h;
+    *w = s->p.in_w;
+}
+
+/* The scores are the planned cells; the geometry's offsets are theirs. */
 void fcn_session_shape(const fcn_session *s, fcn_scores *sc)
 {
     shape o = s->p.shapes[s->m->out_tensor];
     sc->data = s->scores;
     sc->classes = o.c;
-    sc->out_h = o.h;
-    sc->out_w = o.w;
+    sc->out_h = s->p.ch;
+    sc->out_w = s->p.cw;
     sc->geom = s->m->geom;
+    sc->geom.offset_h += s->p.cy0 * sc->geom.stride_h;
+    sc->geom.offset_w += s->p.cx0 * sc->geom.stride_w;
 }
 
 size_t fcn_session_arena_bytes(const fcn_session *s)
@@ -137,7 +185,7 @@ size_t fcn_session_arena_bytes(const fcn_session *s)
 void fcn_session_tiles(const fcn_session *s, int *tile_h, int *tile_w,
                        int *n_tiles)
 {
-    int oh = s->p.shapes[s->m->out_tensor].h;
+    int oh = s->p.ch;
     *tile_h = s->p.tile_h < oh ? s->p.tile_h : oh;
     *tile_w = s->p.tile_w;
     /* forced tiles of one cell can make more than an int holds */
@@ -191,15 +239,18 @@ static view arena_view(const fcn_session *s, int t, const plan_col *c,
 }
 
 /* The input's window: the arena slot (images), or the float input in
-** place. */
+** place (the session's input window, fcn_session_input_window). */
 static view input_view(const run_ctx *c, const plan_col *col,
                        const plan_row *r)
 {
     if (c->image)
         return arena_view(c->s, 0, col, r);
-    const shape sh = c->s->p.shapes[0];
-    view v = {(float *)c->src + (int64_t)r->y0 * sh.w + col->x0, sh.c, r->y0,
-              col->x0, r->h, col->w, sh.h, sh.w, sh.w, (int64_t)sh.h * sh.w};
+    const plan *p = &c->s->p;
+    const shape sh = p->shapes[0];
+    view v = {(float *)c->src + (int64_t)(r->y0 - p->in_y0) * p->in_w +
+                  (col->x0 - p->in_x0),
+              sh.c, r->y0, col->x0, r->h, col->w, sh.h, sh.w, p->in_w,
+              (int64_t)p->in_h * p->in_w};
     return v;
 }
 
@@ -269,21 +320,26 @@ static void run_node(const run_ctx *c, int i, const plan_col *band,
         s->seconds[i] += par_time() - t0;
     if (t != s->m->out_tensor)
         return;
-    /* the new cells into the score map */
-    const shape os = s->p.shapes[t];
+    /* the new cells into the score map (of the planned cells) */
+    const plan *p = &s->p;
     int64_t c0, c1;
-    par_range(pr, os.c, &c0, &c1);
+    par_range(pr, p->shapes[t].c, &c0, &c1);
     for (int64_t ch = c0; ch < c1; ch++)
         for (int row = 0; row < y.h; row++)
-            memcpy(s->scores + (ch * os.h + y.y0 + row) * os.w + y.x0,
+            memcpy(s->scores + (ch * p->ch + y.y0 - p->cy0 + row) * p->cw +
+                       (y.x0 - p->cx0),
                    view_row(&y, (int)ch, row), sizeof(float) * y.w);
     par_barrier(pr);
 }
+
+static int clamp_int(int64_t n) { return n > INT_MAX ? INT_MAX : (int)n; }
 
 static void run_team(void *ctx, par *pr)
 {
     const run_ctx *c = ctx;
     const plan *p = &c->s->p;
+    const int64_t total = (int64_t)p->tiles_y * p->tiles_x;
+    int64_t done = 0;
     for (int tx = 0; tx < p->tiles_x; tx++) {
         const plan_col *band = plan_band(p, tx);
         for (int ty = 0; ty < p->tiles_y; ty++) {
@@ -295,6 +351,12 @@ static void run_team(void *ctx, par *pr)
                 if (r->h > 0 && band[i + 1].w > 0 && r->from < r->y0 + r->h)
                     run_node(c, i, band, rows, pr);
             }
+            /* every node ends on a barrier: the tile is complete; thread 0
+            ** is the thread that called the run (fcn.h) */
+            done++;
+            if (!pr->ith && c->s->progress)
+                c->s->progress(c->s->progress_ud, clamp_int(done),
+                               clamp_int(total));
         }
     }
 }
@@ -340,5 +402,8 @@ fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
         return err_set(FCN_ERR_ARG, "image %dx%dx%d does not match the "
                        "session's %dx%dx%d (WxHxC)", img->w, img->h, img->c,
                        s->w, s->h, s->m->in_c);
+    if (!img_depth_ok(img))
+        return err_set(FCN_ERR_ARG, "image depth %d (expected 8 or 16)",
+                       img->depth);
     return run(s, img, 1, out);
 }

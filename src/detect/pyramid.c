@@ -122,7 +122,8 @@ fcn_status fcn_detector_create(const fcn_model *m,
 ** (sharing one arena and one score map), and the heat map's buffer. */
 static fcn_status plan_levels(fcn_detector *d, int w, int h)
 {
-    const fcn_session_options so = {d->o.threads, d->o.mem_limit, 0};
+    const fcn_session_options so = {.threads = d->o.threads,
+                                    .mem_limit = d->o.mem_limit, .tile = 0};
     size_t arena = 0, scores = 0;
     int runnable = 0;
     drop_sessions(d);

@@ -31,6 +31,52 @@ typedef struct img_prep {
     const float *mean, *std;
 } img_prep;
 
+/* An image's depth is 8 (0 also means 8) or 16 (uint16 host-endian
+** samples). */
+static inline int img_depth_ok(const fcn_image *img)
+{
+    return img->depth == 0 || img->depth == 8 || img->depth == 16;
+}
+
+/* The decoder img_decode uses: FCN_DECODER (stb or vips), read once per
+** process; vips by default where fcn is built with it (docs/images.md).
+** FCN_ERR_ARG for another value, or vips asked of a build without it. */
+typedef enum img_decoder { IMG_DEC_STB, IMG_DEC_VIPS } img_decoder;
+fcn_status img_decoder_get(img_decoder *d);
+
+/* The pixel cap: a w x h image (what: "image") or resize target ("resize
+** to") within max_pixels and IMG_MAX_DIM a side; FCN_ERR_NOMEM with a
+** message naming the limit (and path, if not NULL) otherwise. */
+fcn_status img_check_pixels(const char *what, const char *path, int w,
+                            int h, int64_t max_pixels);
+
+/* libvips (image_vips.c, where built with it): the header of path read
+** first, the EXIF orientation applied, the rotated size and the resize
+** target (out_h/out_w > 0) checked with img_check_pixels, then the pixels
+** read region by region into one buffer from mem_alloc, converted to
+** `channels` (1 or 3) as img_px_convert does, 8 or 16 bits as stored.
+** *use_stb (and FCN_OK, out empty) where libvips has no trusted loader for
+** the file (BMP, TGA, ... it reads only through ImageMagick, which is
+** blocked): stb_image's path then reads it. */
+fcn_status img_vips_decode(const char *path, int channels, int out_h,
+                           int out_w, int64_t max_pixels, fcn_image *out,
+                           int *use_stb);
+
+/* What a decoder gives: the bands of a pixel, in order. */
+typedef enum img_bands {
+    IMG_BANDS_GRAY, IMG_BANDS_GRAY_ALPHA, IMG_BANDS_RGB, IMG_BANDS_RGBA,
+    IMG_BANDS_CMYK, IMG_BANDS_CMYKA
+} img_bands;
+int img_bands_count(img_bands b);
+/* n pixels of bands b (8 or 16-bit samples, depth) to `channels` (1 or 3)
+** of the same depth, as PIL's convert('L') and convert('RGB') compute
+** them: alpha dropped (not flattened), gray replicated, CMYK as Pillow's
+** cmyk2rgb, RGB to gray with ITU-R 601-2 weights in 16-bit fixed point
+** (Pillow's L24; the same at 16 bits). dst may be src when channels is at
+** most b's band count. */
+void img_px_convert(const void *src, img_bands b, int depth, size_t n,
+                    int channels, void *dst);
+
 /* Decode path with `channels` channels; resize (out_h/out_w > 0) with
 ** filter. The image's size (from its header) and the resize target are
 ** checked against max_pixels and IMG_MAX_DIM before anything is decoded:

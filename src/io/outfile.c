@@ -154,6 +154,11 @@ static fcn_status open_dir(outf *o, const char *path)
     else
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     o->dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (o->dir < 0 && errno == ENOENT)
+        return err_set(FCN_ERR_IO, "%s: directory '%s' does not exist", path,
+                       dir);
+    if (o->dir < 0 && errno == ENOTDIR)
+        return err_set(FCN_ERR_IO, "%s: '%s' is not a directory", path, dir);
     if (o->dir < 0)
         return err_set(FCN_ERR_IO, "%s: %s", path, strerror(errno));
     return FCN_OK;
@@ -243,6 +248,28 @@ fcn_status outf_open(const char *path, outf **out, FILE **f)
     return FCN_OK;
 }
 
+/* After the rename: the directory synced, so that the new name survives
+** a crash. o->dir is O_PATH (fsync refuses it): the directory is opened
+** again to read. A directory that cannot be opened to read (no read
+** permission) or synced (EINVAL: a file system that does not sync
+** directories) is left as it is; another failure is an error, the file
+** being in place then but perhaps not on disk. */
+static fcn_status sync_dir(const outf *o)
+{
+    const int d = openat(o->dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
+        return errno == EACCES || errno == EPERM
+                   ? FCN_OK
+                   : err_set(FCN_ERR_IO, "%s: opening its directory to sync "
+                             "it: %s", o->path, strerror(errno));
+    const int r = fsync(d), e = errno;
+    close(d);
+    if (r != 0 && e != EINVAL)
+        return err_set(FCN_ERR_IO, "%s: syncing its directory: %s", o->path,
+                       strerror(e));
+    return FCN_OK;
+}
+
 fcn_status outf_commit(outf *o)
 {
     if (!o)
@@ -266,6 +293,8 @@ fcn_status outf_commit(outf *o)
         st = err_set(FCN_ERR_IO, "%s: %s", o->path, strerror(errno));
     if (st)
         unlinkat(o->dir, o->tmp, 0);
+    else
+        st = sync_dir(o);
     release(o);
     return st;
 }

@@ -23,11 +23,11 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kernels/blas.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 #ifndef FCN_OPENBLAS_PATH /* meson passes the OpenMP build's full path */
 #define FCN_OPENBLAS_PATH "libopenblas.so.0"
@@ -60,17 +60,6 @@ static pthread_mutex_t callers_lock = PTHREAD_MUTEX_INITIALIZER;
 static int callers;       /* threads of runs now calling BLAS */
 static int callers_ready; /* the most there have been: buffers OpenBLAS has */
 
-/* 1 where n more bytes of address space can be mapped now. */
-static int address_space_for(size_t n)
-{
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED)
-        return 0;
-    munmap(p, n);
-    return 1;
-}
-
 /* The threads OpenBLAS's constructor sizes its buffers for: the first
 ** number of OMP_NUM_THREADS, else the CPUs online, at most its maximum. */
 static int ctor_threads(void)
@@ -98,7 +87,7 @@ static fcn_status open_blas(void)
     void *h = dlopen(FCN_OPENBLAS_PATH, RTLD_NOW | RTLD_NOLOAD);
     if (!h) {
         const int n = ctor_threads();
-        if (!address_space_for(IMAGE_BYTES + (size_t)n * BUFFER_BYTES)) {
+        if (!mem_address_space_for(IMAGE_BYTES + (size_t)n * BUFFER_BYTES)) {
             snprintf(load_msg, sizeof load_msg,
                      "out of memory: OpenBLAS needs %zu MiB of address space "
                      "to load (a 128 MiB buffer for each of %d threads), "
@@ -161,7 +150,7 @@ fcn_status blas_enter(int threads)
         return st;
     pthread_mutex_lock(&callers_lock);
     const int want = callers + threads, more = want - callers_ready;
-    if (more > 0 && !address_space_for((size_t)more * BUFFER_BYTES)) {
+    if (more > 0 && !mem_address_space_for((size_t)more * BUFFER_BYTES)) {
         pthread_mutex_unlock(&callers_lock);
         return err_set(FCN_ERR_NOMEM, "out of memory: OpenBLAS needs %zu MiB "
                        "more address space (a 128 MiB buffer per calling "

@@ -47,7 +47,8 @@ typedef struct gemm_isa {
     void (*tile)(int kc, const float *a, int mc, const float *b,
                  int64_t pstride, int nc, float *c, int64_t ldc, int acc);
     /* y[m * incy] += rows m < M of one packed slice (n = kc*6 floats per
-    ** panel) times xe, x repeated 6 times per k */
+    ** panel) times x (xe[6k] = x[k]), each row summed as tile sums a
+    ** column: one FMA per k, in k order, from zero */
     void (*gemv_slice)(const float *p, int M, int n, const float *xe,
                        float *y, int64_t incy);
     /* for the layer stats: "gemm/<isa>", "winograd/<isa>", "gemv/<isa of
@@ -85,7 +86,8 @@ void gemm_pack(int M, int K, const float *A, float *Ap, int release);
 ** blocking: results do not depend on tiling or threads. */
 void gemm_panels(const float *Ap, int Mp, int m0, int M, int N, int K,
                  const float *B, float *C, int64_t ldc);
-/* The same for one output pixel: y = A x. */
+/* The same for one output pixel: y = A x, the same bits as column 0 of
+** gemm_panels on a B whose column 0 is x. */
 void gemv_panels(const float *Ap, int Mp, int m0, int M, int K,
                  const float *x, int64_t incx, float *y, int64_t incy);
 

@@ -100,92 +100,72 @@ static void tile(int kc, const float *a, int mc, const float *b,
     }
 }
 
-/* GEMV: 24 floats of A meet 24 of xe; lane j of the sums belongs to row
-** j % 6. Sum of the 24 lanes that belong to row r (r, r+6, r+12, r+18): */
-#define GV_ROW(acc, r) ((acc)[r] + (acc)[(r) + 6] + (acc)[(r) + 12] + \
-                        (acc)[(r) + 18])
-
-/* One panel's rows (n = kc*6 floats at p) against xe, into y. */
-__attribute__((target("avx2,fma")))
-static void gemv_one(const float *p, int rows, int n, const float *xe,
-                     float *y, int64_t incy)
+/* GEMV, computing each output exactly as the GEMM kernels compute a
+** column: per row, one FMA per k, in k order, from zero, so that a window
+** of one pixel gives the bits the same pixel gets inside a larger window.
+** A panel's 6 rows of one k are contiguous (p[6k + r]): one ymm holds them
+** (lanes 6 and 7, the next k's first rows, are ignored; the last k's load
+** is masked, so as not to read past the slice). Eight panels at a time:
+** eight independent chains of FMAs hide the FMA latency while A streams
+** from memory (12 or 16 panels, or prefetching, measured slower); k
+** unrolled by two. */
+#define GV_PANELS 8
+__attribute__((target("avx2,fma"))) static inline
+    __attribute__((always_inline)) void
+    gemv_group(const float *p, int n, const int g, const float *xe,
+               __m256 *acc)
 {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0;
-    int i = 0;
-    for (; i + 24 <= n; i += 24) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i), _mm256_loadu_ps(xe + i),
-                             a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 8),
-                             _mm256_loadu_ps(xe + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p + i + 16),
-                             _mm256_loadu_ps(xe + i + 16), a2);
+    const int kc = n / GEMM_MR;
+    const __m256i last = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+    for (int i = 0; i < g; i++)
+        acc[i] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 2 < kc; k += 2) {
+        const __m256 x0 = _mm256_broadcast_ss(xe + GEMM_MR * k),
+                     x1 = _mm256_broadcast_ss(xe + GEMM_MR * (k + 1));
+        for (int i = 0; i < g; i++)
+            acc[i] = _mm256_fmadd_ps(
+                _mm256_loadu_ps(p + (int64_t)i * n + GEMM_MR * k), x0, acc[i]);
+        for (int i = 0; i < g; i++)
+            acc[i] = _mm256_fmadd_ps(
+                _mm256_loadu_ps(p + (int64_t)i * n + GEMM_MR * (k + 1)), x1,
+                acc[i]);
     }
-    float acc[4 * GEMM_MR];
-    _mm256_storeu_ps(acc, a0);
-    _mm256_storeu_ps(acc + 8, a1);
-    _mm256_storeu_ps(acc + 16, a2);
-    for (int j = 0; i + j < n; j++)
-        acc[j] += p[i + j] * xe[i + j];
-    for (int r = 0; r < rows; r++)
-        y[r * incy] += GV_ROW(acc, r);
+    for (; k < kc - 1; k++) {
+        const __m256 x = _mm256_broadcast_ss(xe + GEMM_MR * k);
+        for (int i = 0; i < g; i++)
+            acc[i] = _mm256_fmadd_ps(
+                _mm256_loadu_ps(p + (int64_t)i * n + GEMM_MR * k), x, acc[i]);
+    }
+    const __m256 x = _mm256_broadcast_ss(xe + GEMM_MR * k);
+    for (int i = 0; i < g; i++)
+        acc[i] = _mm256_fmadd_ps(
+            _mm256_maskload_ps(p + (int64_t)i * n + GEMM_MR * k, last), x,
+            acc[i]);
 }
 
-/* The panels of one slice (M rows, n floats each): four panels at a time,
-** from the four quarters of the slice, so that four streams of A are in
-** flight and each load of xe serves four panels. */
+/* y[m * incy] += the rows m < M of one slice (panels of n = kc*6 floats)
+** times x (xe[6k] = x[k]). */
 __attribute__((target("avx2,fma")))
 void gemv_slice_avx2(const float *p, int M, int n, const float *xe,
                      float *y, int64_t incy)
 {
-    const int np = (M + GEMM_MR - 1) / GEMM_MR, q = np / 4;
-    for (int j = 0; j < q; j++) {
-        const float *p0 = p + (int64_t)j * n, *p1 = p0 + (int64_t)q * n,
-                    *p2 = p1 + (int64_t)q * n, *p3 = p2 + (int64_t)q * n;
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, b0 = a0, b1 = a0,
-               b2 = a0, c0 = a0, c1 = a0, c2 = a0, d0 = a0, d1 = a0, d2 = a0;
-        int i = 0;
-        for (; i + 24 <= n; i += 24) {
-            __m256 x0 = _mm256_loadu_ps(xe + i), x1 = _mm256_loadu_ps(xe + i + 8),
-                   x2 = _mm256_loadu_ps(xe + i + 16);
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(p0 + i), x0, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(p0 + i + 8), x1, a1);
-            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(p0 + i + 16), x2, a2);
-            b0 = _mm256_fmadd_ps(_mm256_loadu_ps(p1 + i), x0, b0);
-            b1 = _mm256_fmadd_ps(_mm256_loadu_ps(p1 + i + 8), x1, b1);
-            b2 = _mm256_fmadd_ps(_mm256_loadu_ps(p1 + i + 16), x2, b2);
-            c0 = _mm256_fmadd_ps(_mm256_loadu_ps(p2 + i), x0, c0);
-            c1 = _mm256_fmadd_ps(_mm256_loadu_ps(p2 + i + 8), x1, c1);
-            c2 = _mm256_fmadd_ps(_mm256_loadu_ps(p2 + i + 16), x2, c2);
-            d0 = _mm256_fmadd_ps(_mm256_loadu_ps(p3 + i), x0, d0);
-            d1 = _mm256_fmadd_ps(_mm256_loadu_ps(p3 + i + 8), x1, d1);
-            d2 = _mm256_fmadd_ps(_mm256_loadu_ps(p3 + i + 16), x2, d2);
-        }
-        float acc[4][4 * GEMM_MR];
-        _mm256_storeu_ps(acc[0], a0);
-        _mm256_storeu_ps(acc[0] + 8, a1);
-        _mm256_storeu_ps(acc[0] + 16, a2);
-        _mm256_storeu_ps(acc[1], b0);
-        _mm256_storeu_ps(acc[1] + 8, b1);
-        _mm256_storeu_ps(acc[1] + 16, b2);
-        _mm256_storeu_ps(acc[2], c0);
-        _mm256_storeu_ps(acc[2] + 8, c1);
-        _mm256_storeu_ps(acc[2] + 16, c2);
-        _mm256_storeu_ps(acc[3], d0);
-        _mm256_storeu_ps(acc[3] + 8, d1);
-        _mm256_storeu_ps(acc[3] + 16, d2);
-        const float *pp[4] = {p0, p1, p2, p3};
-        for (int g = 0; g < 4; g++) {
-            for (int t = 0; i + t < n; t++)
-                acc[g][t] += pp[g][i + t] * xe[i + t];
-            int m = (j + g * q) * GEMM_MR; /* the last panel may be short */
+    const int np = (M + GEMM_MR - 1) / GEMM_MR;
+    __m256 acc[GV_PANELS];
+    float s[GV_PANELS][8];
+    for (int j = 0; j < np;) {
+        const int g = np - j >= GV_PANELS ? GV_PANELS : 1;
+        if (g == GV_PANELS)
+            gemv_group(p + (int64_t)j * n, n, GV_PANELS, xe, acc);
+        else
+            gemv_group(p + (int64_t)j * n, n, 1, xe, acc);
+        for (int i = 0; i < g; i++) {
+            _mm256_storeu_ps(s[i], acc[i]);
+            const int m = (j + i) * GEMM_MR; /* the last panel may be short */
             for (int r = 0; r < GEMM_MR && m + r < M; r++)
-                y[(m + r) * incy] += GV_ROW(acc[g], r);
+                y[(m + r) * incy] += s[i][r];
         }
-    }
-    for (int j = 4 * q; j < np; j++) {  /* the last np % 4 panels */
-        int m = j * GEMM_MR;
-        gemv_one(p + (int64_t)j * n, M - m < GEMM_MR ? M - m : GEMM_MR, n, xe,
-                 y + m * incy, incy);
+        j += g;
     }
 }
 

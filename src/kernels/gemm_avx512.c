@@ -14,9 +14,8 @@
 ** one A panel or one B panel, and masked loads and stores.
 **
 ** The GEMV is the AVX2 variant's (gemv_slice_avx2): it streams the
-** weights from memory, at the same 33 GB/s with zmm as with ymm (one core
-** of the Zen 5 EPYC, 4096 x 25088), so it keeps the AVX2 summation order
-** and the two variants stay bit-identical there too. The Winograd
+** weights from memory, as fast with ymm as zmm would, and sums each row
+** as the GEMM kernels sum a column, so it gives their bits. The Winograd
 ** transforms are winograd_tf.h built for AVX-512 (16 blocks: one zmm).
 */
 #include <stddef.h>

@@ -9,6 +9,15 @@
 ** transform back. 4x fewer multiplications than direct 3x3 convolution;
 ** the transforms cost a few adds per value. The weights are transformed
 ** once, at load, in double precision.
+**
+** The blocks lie on the grid of the whole output map (block (i, j): rows
+** 4i .. 4i+3, columns 4j .. 4j+3), whatever the window: a window computes
+** every block it meets, from the block's whole 6x6 patch (pixels outside
+** the map are zero, as in the padding), and keeps the outputs inside the
+** window. An output's value depends on its place in its block and on the
+** whole patch, so this is what makes a window's outputs the bits the same
+** outputs get in any other window (the plan gives every window the patches
+** of its blocks: plan_window.c).
 */
 #include <string.h>
 
@@ -84,13 +93,33 @@ static int batch_blocks(const kconv *k)
 
 void wino_plan_make(const kconv *k, int out_h, int out_w, wino_plan *p)
 {
-    p->nbx = (out_w + 3) / 4;
-    p->nb = ((out_h + 3) / 4) * p->nbx;
-    /* equal batches of at most batch_blocks(k) */
-    int tmax = batch_blocks(k);
-    p->batches = (p->nb + tmax - 1) / tmax;
-    p->T = (p->nb + p->batches - 1) / p->batches;
-    p->shared = p->batches < 4;
+    /* room for batch_blocks(k) blocks, or for all the blocks a window of
+    ** this size meets (at any place on the grid) if fewer */
+    const int64_t nb = (int64_t)((out_h + 6) / 4) * ((out_w + 6) / 4);
+    const int64_t tmax = batch_blocks(k);
+    p->T = (int)(nb < tmax ? nb : tmax);
+    p->shared = (nb + tmax - 1) / tmax < 4;
+}
+
+/* The blocks window `out` meets, on the map's grid. */
+typedef struct wino_grid {
+    int gy, gx;     /* the first block's first output row and column */
+    int nbx, nb;    /* blocks per row, in all */
+    int batches;    /* equal batches of tb <= p->T blocks (the last may be
+                       short) */
+    int tb;
+} wino_grid;
+
+static wino_grid grid_of(const view *out, const wino_plan *p)
+{
+    wino_grid g;
+    g.gy = out->y0 / 4 * 4;
+    g.gx = out->x0 / 4 * 4;
+    g.nbx = (out->x0 + out->w + 3) / 4 - out->x0 / 4;
+    g.nb = ((out->y0 + out->h + 3) / 4 - out->y0 / 4) * g.nbx;
+    g.batches = (g.nb + p->T - 1) / p->T;
+    g.tb = (g.nb + g.batches - 1) / g.batches;
+    return g;
 }
 
 /* Columns of a batch's transformed input: T, or whole panels of 16. */
@@ -106,20 +135,23 @@ size_t wino_ws(const kconv *k, const wino_plan *p, int threads)
     return one * (p->shared ? 1 : threads);
 }
 
-/* Block (by, bx)'s 4x4 outputs y[(4r + q) * ys] (bias added) into one
-** channel's plane of out's window, clipped to it, with the activation. */
-static void put_block(const kconv *k, const view *out, float *plane, int by,
-                      int bx, const float *y, int ys)
+/* Block b's 4x4 outputs y[(4r + q) * ys] (bias added) into one channel's
+** plane of out's window, clipped to it, with the activation. */
+static void put_block(const kconv *k, const view *out, const wino_grid *g,
+                      float *plane, int b, const float *y, int ys)
 {
-    int oy = 4 * by, ox = 4 * bx;
-    int rows = out->h - oy < 4 ? out->h - oy : 4;
-    int cols = out->w - ox < 4 ? out->w - ox : 4;
-    for (int r = 0; r < rows; r++) {
+    /* the block's place in the window (it may begin above or left of it) */
+    const int oy = g->gy + 4 * (b / g->nbx) - out->y0,
+              ox = g->gx + 4 * (b % g->nbx) - out->x0;
+    const int r0 = oy < 0 ? -oy : 0, q0 = ox < 0 ? -ox : 0;
+    const int rows = out->h - oy < 4 ? out->h - oy : 4;
+    const int cols = out->w - ox < 4 ? out->w - ox : 4;
+    for (int r = r0; r < rows; r++) {
         float *dst = plane + (int64_t)(oy + r) * out->rs + ox;
-        for (int q = 0; q < cols; q++)
+        for (int q = q0; q < cols; q++)
             dst[q] = y[(4 * r + q) * ys];
-        if (k->act.kind != ACT_NONE)
-            act_apply(&k->act, dst, cols);
+        if (k->act.kind != ACT_NONE && cols > q0)
+            act_apply(&k->act, dst + q0, cols - q0);
     }
 }
 
@@ -151,11 +183,11 @@ static wtf_output_fn *tf_output(void)
 
 /* The 6x6 input patches of 16 blocks [b, b+nb) of channel plane, into d
 ** (zeros for blocks past nb). Pixels outside the stored window are zero:
-** they are padding, or feed only outputs beyond the window. */
+** the window holds every pixel of the map its blocks' patches meet, so
+** they are outside the map. */
 TF16 static void load_patches(const kconv *k, const view *in,
-                              const view *out, const wino_plan *p,
-                              const float *plane, int b0, int nb,
-                              float d[36][GEMM_NR])
+                              const wino_grid *g, const float *plane, int b0,
+                              int nb, float d[36][GEMM_NR])
 {
     const int ylo = in->y0, yhi = in->y0 + in->h, xlo = in->x0,
               xhi = in->x0 + in->w;
@@ -165,8 +197,8 @@ TF16 static void load_patches(const kconv *k, const view *in,
                 d[x][i] = 0.0f;
             continue;
         }
-        int b = b0 + i, by = b / p->nbx, bx = b % p->nbx;
-        int iy0 = out->y0 + 4 * by - k->win.pt, ix0 = out->x0 + 4 * bx - k->win.pl;
+        int b = b0 + i, by = b / g->nbx, bx = b % g->nbx;
+        int iy0 = g->gy + 4 * by - k->win.pt, ix0 = g->gx + 4 * bx - k->win.pl;
         const float *base = plane + (int64_t)(iy0 - ylo) * in->rs - xlo;
         if (iy0 >= ylo && iy0 + 6 <= yhi && ix0 >= xlo && ix0 + 6 <= xhi) {
             for (int r = 0; r < 6; r++)
@@ -189,7 +221,7 @@ TF16 static void load_patches(const kconv *k, const view *in,
 /* Transform the patches of blocks [b0, b0+T) for channels [c0, c1) into v:
 ** per position, C x p->T row-major, or (packed) C x T in panels of 16
 ** blocks (blocks past T zero to the panel's end). */
-TF16 static void input_tf(const kconv *k, const view *in, const view *out,
+TF16 static void input_tf(const kconv *k, const view *in, const wino_grid *g,
                           const wino_plan *p, int b0, int T, int c0, int c1,
                           float *v)
 {
@@ -201,7 +233,7 @@ TF16 static void input_tf(const kconv *k, const view *in, const view *out,
         for (int t0 = 0; t0 < T; t0 += GEMM_NR) {
             const int nb = T - t0 < GEMM_NR ? T - t0 : GEMM_NR;
             float d[36][GEMM_NR], o[36][GEMM_NR];
-            load_patches(k, in, out, p, plane, b0 + t0, nb, d);
+            load_patches(k, in, g, plane, b0 + t0, nb, d);
             tf(d, o);
             float *dst = k->wino_packed
                 ? v + (int64_t)(t0 / GEMM_NR) * C * GEMM_NR +
@@ -218,8 +250,8 @@ TF16 static void input_tf(const kconv *k, const view *in, const view *out,
 /* Transform mm (36 x cout x p->T; blocks [b0, b0+T)) back for channels
 ** [m0, m1) into out's window, with bias and activation. */
 TF16 static void output_tf(const kconv *k, const view *out,
-                           const wino_plan *p, int b0, int T, int m0, int m1,
-                           const float *mm)
+                           const wino_grid *g, const wino_plan *p, int b0,
+                           int T, int m0, int m1, const float *mm)
 {
     const int M = k->cout;
     wtf_output_fn *tf = tf_output();
@@ -235,11 +267,8 @@ TF16 static void output_tf(const kconv *k, const view *out,
                     m[x][i] = i < nb ? src[i] : 0.0f;
             }
             tf(m, bias, y);
-            for (int i = 0; i < nb; i++) {
-                int b = b0 + t0 + i;
-                put_block(k, out, plane, b / p->nbx, b % p->nbx, &y[0][i],
-                          GEMM_NR);
-            }
+            for (int i = 0; i < nb; i++)
+                put_block(k, out, g, plane, b0 + t0 + i, &y[0][i], GEMM_NR);
         }
     }
 }
@@ -278,16 +307,16 @@ static void zero_tail(const kconv *k, const wino_plan *p, int T, int c0,
 ** channel, the 36 products handed out one by one, the output transform
 ** split by channel. */
 static void shared_batches(const kconv *k, const wino_plan *p,
-                           const view *in, const view *out, float *ws,
-                           size_t vin, par *pr)
+                           const wino_grid *g, const view *in,
+                           const view *out, float *ws, size_t vin, par *pr)
 {
     float *v = ws, *mm = ws + vin;
-    for (int bi = 0; bi < p->batches; bi++) {
-        int b0 = bi * p->T, T = p->nb - b0 < p->T ? p->nb - b0 : p->T;
+    for (int bi = 0; bi < g->batches; bi++) {
+        int b0 = bi * g->tb, T = g->nb - b0 < g->tb ? g->nb - b0 : g->tb;
         int64_t c0, c1;
         par_range(pr, k->cin, &c0, &c1);
         for (int c = (int)c0; c < c1; c++) {
-            input_tf(k, in, out, p, b0, T, c, c + 1, v);
+            input_tf(k, in, g, p, b0, T, c, c + 1, v);
             if (T < p->T && !k->wino_packed)
                 zero_tail(k, p, T, c, c + 1, v);
         }
@@ -297,7 +326,7 @@ static void shared_batches(const kconv *k, const wino_plan *p,
         par_barrier(pr);
         par_range(pr, k->cout, &c0, &c1);
         for (int co = (int)c0; co < c1; co++)
-            output_tf(k, out, p, b0, T, co, co + 1, mm);
+            output_tf(k, out, g, p, b0, T, co, co + 1, mm);
         par_barrier(pr);
     }
 }
@@ -307,20 +336,21 @@ void wino_forward(const kconv *k, const wino_plan *p, const view *in,
 {
     const size_t vin = 36 * (size_t)tpad(k, p->T) * k->cin;
     const size_t one = vin + 36 * (size_t)p->T * k->cout;
+    const wino_grid g = grid_of(out, p);
     if (p->shared) {
-        shared_batches(k, p, in, out, ws, vin, pr);
+        shared_batches(k, p, &g, in, out, ws, vin, pr);
         return;
     }
     float *v = ws + (size_t)pr->ith * one, *mm = v + vin;
-    for (int bi = par_first(pr, p->batches); bi >= 0;
-         bi = par_next(pr, p->batches)) {
-        int b0 = bi * p->T, T = p->nb - b0 < p->T ? p->nb - b0 : p->T;
+    for (int bi = par_first(pr, g.batches); bi >= 0;
+         bi = par_next(pr, g.batches)) {
+        int b0 = bi * g.tb, T = g.nb - b0 < g.tb ? g.nb - b0 : g.tb;
         /* a short last batch keeps the full batch's strides (T) */
-        input_tf(k, in, out, p, b0, T, 0, k->cin, v);
+        input_tf(k, in, &g, p, b0, T, 0, k->cin, v);
         if (T < p->T && !k->wino_packed)
             zero_tail(k, p, T, 0, k->cin, v);
         for (int x = 0; x < 36; x++)
             position_gemm(k, x, p->T, T, v, mm);
-        output_tf(k, out, p, b0, T, 0, k->cout, mm);
+        output_tf(k, out, &g, p, b0, T, 0, k->cout, mm);
     }
 }

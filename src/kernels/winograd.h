@@ -15,14 +15,15 @@ int wino_applies(const kconv *k);
 ** here); *packed says which. mem_free them; NULL on OOM. */
 float *wino_transform(const kconv *k, int pack, int *packed);
 
-/* A window's blocks and batches. */
+/* The batches of a window's 4x4 blocks (on the grid of the whole map: the
+** window's place on it is the view's, at run time). */
 typedef struct wino_plan {
-    int nbx, nb;    /* 4x4 blocks per row, in all */
-    int T;          /* blocks per batch */
-    int batches;
+    int T;          /* the most blocks per batch (the workspace's) */
     int shared;     /* few batches: all threads on each */
 } wino_plan;
 
+/* For a window of out_h x out_w anywhere on the map; depends on the shape
+** alone. */
 void wino_plan_make(const kconv *k, int out_h, int out_w, wino_plan *p);
 /* Workspace (floats) for `threads` threads. */
 size_t wino_ws(const kconv *k, const wino_plan *p, int threads);

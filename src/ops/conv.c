@@ -193,14 +193,17 @@ static fcn_status conv_fuse(node *n, const node *next, int *done)
     return FCN_OK;
 }
 
-/* The Winograd rule, in one place: whether an output window of `blocks`
-** 4x4 blocks runs as Winograd (docs/engine.md); blocks < 0: whether any
-** window may, so that load prepares the transformed weights. With AUTO:
-** convs of at least 64 -> 64 channels, on windows with enough 4x4 blocks
-** to amortise reading the 36/9 = 4x larger weights (on a 7x7 map, 4
-** blocks, im2col was 1.25x faster; from 14x14 on Winograd was about 2x
-** faster on the packed path); on the OpenBLAS path 64 -> 64 channels only
-** on maps up to 128x128 (at 224x224 im2col was 1.4x faster there). */
+/* The Winograd rule, in one place: whether the layer runs as Winograd
+** on an output map of `blocks` 4x4 blocks (docs/engine.md); blocks < 0:
+** whether it may on some map, so that load prepares the transformed
+** weights. The choice is the whole map's, never a window's: every window
+** of a session runs the same kernel, so that the tiling does not change
+** the results. With AUTO: convs of at least 64 -> 64 channels, on maps
+** with enough 4x4 blocks to amortise reading the 36/9 = 4x larger weights
+** (on a 7x7 map, 4 blocks, im2col was 1.25x faster; from 14x14 on
+** Winograd was about 2x faster on the packed path); on the OpenBLAS path
+** 64 -> 64 channels only on maps up to 128x128 (at 224x224 im2col was
+** 1.4x faster there). */
 static int wino_rule(const conv_param *p, int64_t blocks)
 {
     const kconv *k = &p->k;
@@ -287,14 +290,26 @@ static size_t conv_weight_bytes(const node *n)
     return 4 * (w + (size_t)k->cout + wino);
 }
 
-void conv_plan_window(const node *n, int out_h, int out_w, int threads,
-                      conv_plan *p)
+/* Whether n runs as Winograd on an output map of map_h x map_w. */
+static int conv_wino(const node *n, int map_h, int map_w)
 {
     const conv_param *c = n->param;
-    const kconv *k = &c->k;
-    int64_t blocks = (int64_t)((out_h + 3) / 4) * ((out_w + 3) / 4);
+    return c->k.wino &&
+           wino_rule(c, (int64_t)((map_h + 3) / 4) * ((map_w + 3) / 4));
+}
+
+static int conv_block(const node *n, shape map)
+{
+    return conv_wino(n, map.h, map.w) ? 4 : 1;
+}
+
+/* The plan of an out_h x out_w window of an output map of map_h x map_w. */
+static void plan_in_map(const node *n, int map_h, int map_w, int out_h,
+                        int out_w, int threads, conv_plan *p)
+{
+    const kconv *k = &((const conv_param *)n->param)->k;
     memset(p, 0, sizeof *p);
-    if (k->wino && wino_rule(c, blocks)) {
+    if (conv_wino(n, map_h, map_w)) {
         p->path = CONV_WINOGRAD;
         wino_plan_make(k, out_h, out_w, &p->wino);
     } else {
@@ -303,15 +318,21 @@ void conv_plan_window(const node *n, int out_h, int out_w, int threads,
     }
 }
 
+void conv_plan_window(const node *n, int out_h, int out_w, int threads,
+                      conv_plan *p)
+{
+    plan_in_map(n, out_h, out_w, out_h, out_w, threads, p);
+}
+
 /* Work estimate of a window: multiply-adds, Winograd's counted at half
 ** (measured: VGG-16 256->256 at 56^2, 25.4 vs 51.4 ms) on whole 4x4
 ** blocks. */
-static void conv_plan_op(const node *n, int out_h, int out_w, int threads,
-                         op_plan *op)
+static void conv_plan_op(const node *n, shape map, int out_h, int out_w,
+                         int threads, op_plan *op)
 {
     const kconv *k = &((const conv_param *)n->param)->k;
     conv_plan *p = (conv_plan *)op->data;
-    conv_plan_window(n, out_h, out_w, threads, p);
+    plan_in_map(n, map.h, map.w, out_h, out_w, threads, p);
     const double K = (double)(k->cin / k->groups) * k->win.kh * k->win.kw;
     if (p->path == CONV_WINOGRAD) {
         op->ws_floats = wino_ws(k, &p->wino, threads);
@@ -391,6 +412,7 @@ const op_def op_conv = {
     .parse = conv_parse, .infer = conv_infer, .window = conv_window,
     .to_fcn = conv_to_fcn, .fuse = conv_fuse, .prepare = conv_prepare,
     .weight_bytes = conv_weight_bytes, .plan = conv_plan_op,
+    .block = conv_block,
     .forward = conv_forward, .describe = conv_describe, .stats = conv_stats,
     .release = conv_release,
 };

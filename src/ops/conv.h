@@ -33,8 +33,8 @@ conv_param *conv_become(node *n, arena *ar, int cin, int cout, int kh,
                         int kw, const float *weight, float *weight_buf,
                         float *bias);
 
-/* The kernel choice for an out_h x out_w window of n, planned for
-** `threads` threads (what plan stores in op_plan). */
+/* The kernel choice for n's whole output map of out_h x out_w, planned
+** for `threads` threads (what plan stores in op_plan for that window). */
 void conv_plan_window(const node *n, int out_h, int out_w, int threads,
                       conv_plan *p);
 

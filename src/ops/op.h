@@ -161,8 +161,16 @@ typedef struct op_def {
     int (*as_affine)(const node *n, const float **scale, const float **shift);
     fcn_status (*prepare)(node *n, const op_prepare *c);
     size_t (*weight_bytes)(const node *n);   /* held for run */
-    void (*plan)(const node *n, int out_h, int out_w, int threads,
-                 op_plan *p);
+    /* the plan of an out_h x out_w window of the node's whole output map
+    ** `map` (a kernel choice that depends on the map, never on the window,
+    ** keeps results independent of the tiling) */
+    void (*plan)(const node *n, shape map, int out_h, int out_w,
+                 int threads, op_plan *p);
+    /* outputs are computed in blocks of b x b on the grid of the whole
+    ** map `map` (block (i, j): rows [b*i, b*i + b), columns [b*j, ...)),
+    ** each block from all the inputs its b x b outputs read, whatever part
+    ** of it a window keeps: b (Winograd: 4), or NULL: 1 */
+    int (*block)(const node *n, shape map);
     void (*forward)(const node *n, const op_run *r, par *p);
     void (*describe)(const node *n, char *buf, size_t size);
     /* per-layer figures for fcn_session_layers: kernel, strides, groups,

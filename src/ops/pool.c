@@ -462,9 +462,10 @@ static void big_forward(const pool_param *p, int max, const pool_plan *pp,
 ** columns read at most the map's, MEM_MAX_DIM), else none. Work counts the
 ** direct loop's outputs, as for ops without a plan, so that the tiling of
 ** models with small pools stays as it was. */
-static void pool_plan_op(const node *n, int out_h, int out_w, int threads,
-                         op_plan *op)
+static void pool_plan_op(const node *n, shape map, int out_h, int out_w,
+                         int threads, op_plan *op)
 {
+    (void)map;
     const pool_param *p = n->param;
     const win2d *w = &p->win;
     pool_plan *pp = (pool_plan *)op->data;

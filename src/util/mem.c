@@ -115,6 +115,12 @@ void *mem_realloc(void *p, size_t n)
 
 void *mem_aligned(size_t n) { return block(n, MEM_WIDE); }
 
+size_t mem_size(const void *p)
+{
+    const mem_head *h = (const mem_head *)p - 1;
+    return h->total - h->offset;
+}
+
 void mem_free(void *p)
 {
     if (!p)
@@ -140,6 +146,16 @@ void mem_release_pages(const void *p, size_t n)
     uintptr_t hi = ((uintptr_t)p + n) / page * page;
     if (hi > lo)
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+int mem_address_space_for(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    munmap(p, n);
+    return 1;
 }
 
 struct arena_block {

@@ -20,6 +20,8 @@ void *mem_realloc(void *p, size_t n);   /* 16-aligned; NULL on failure (p
                                            kept); a copy, never in place */
 void *mem_aligned(size_t n);            /* 64-byte aligned; free with mem_free */
 void mem_free(void *p);                 /* accepts NULL */
+size_t mem_size(const void *p);         /* the n p was allocated with (1 for
+                                           0); p not NULL */
 
 /* a * b into *out; 0 on overflow or a negative operand. */
 int mem_mul64(int64_t a, int64_t b, int64_t *out);
@@ -27,6 +29,10 @@ int mem_mul64(int64_t a, int64_t b, int64_t *out);
 /* Drop the whole pages inside [p, p+n) of a private read-only file mapping
 ** from this process (a later read faults them back in from the file). */
 void mem_release_pages(const void *p, size_t n);
+
+/* 1 where n more bytes of address space can be mapped now (under ulimit
+** -v): for the libraries fcn opens on first use (OpenBLAS, libvips). */
+int mem_address_space_for(size_t n);
 
 /* ---- arena: many small allocations freed together ---- */
 

@@ -512,7 +512,8 @@ float *t_run_model(const fcn_model *m, const float *in, int H, int W,
 {
     float *first = NULL;
     for (int k = 0; k < 2; k++) {
-        fcn_session_options so = {k ? 3 : 1, 0, 0};
+        fcn_session_options so = {.threads = k ? 3 : 1,
+                                  .mem_limit = 0, .tile = 0};
         fcn_session *s = NULL;
         fcn_scores sc;
         fcn_status st = fcn_session_create(m, H, W, &so, &s);

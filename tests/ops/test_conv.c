@@ -101,7 +101,7 @@ static void make_conv(const conv_case *c, const conv_data *d, int wino,
     }
     fcn_options po = {FCN_GAP_WINDOW,
                       wino ? FCN_WINOGRAD_ALWAYS : FCN_WINOGRAD_NEVER,
-                      pack ? FCN_GEMM_AUTO : FCN_GEMM_BLAS, 0};
+                      pack ? FCN_GEMM_AUTO : FCN_GEMM_BLAS, 0, {0}};
     op_prepare pc = {&po, 0, NULL};
     if (!st)
         st = op_get(OP_CONV)->prepare(n, &pc);
@@ -228,7 +228,8 @@ static void check_runs(const conv_case *c, const node *n, const conv_data *d,
     for (int t = 0; t < 2; t++) {
         const int threads = t ? 3 : 1;
         op_plan op;
-        op_get(OP_CONV)->plan(n, OH, OW, threads, &op);
+        op_get(OP_CONV)->plan(n, (shape){c->cout, OH, OW}, OH, OW, threads,
+                              &op);
         float *ws = buf_new((int64_t)op.ws_floats);
         view vin = view_full(d->x, (shape){c->cin, c->h, c->w}),
              vout = view_full(out[t], (shape){c->cout, OH, OW});

@@ -177,7 +177,8 @@ static void forward_planned(const node *n, const view *in, const view *out,
                             int threads, const char *desc)
 {
     op_plan op;
-    op_get(n->op)->plan(n, out->h, out->w, threads, &op);
+    op_get(n->op)->plan(n, (shape){out->c, out->H, out->W}, out->h, out->w,
+                        threads, &op);
     float *ws = buf_new((int64_t)op.ws_floats);
     t_forward(n, in, out, &op, ws, threads);
     CHECK(canary_ok(ws, (int64_t)op.ws_floats), "%s: wrote past the "
@@ -450,7 +451,7 @@ static void global_case(const char *op, int max, int local, int C, int h,
     tl_init(&one, "Mul");
     tl_float(&one, "value", 1.0f);
     tm_layer(tm, "Mul", "one", "pooled", "out", &one);
-    fcn_options opt = {local ? FCN_GAP_LOCAL : FCN_GAP_WINDOW, 0, 0, 0};
+    fcn_options opt = {local ? FCN_GAP_LOCAL : FCN_GAP_WINDOW, 0, 0, 0, {0}};
     fcn_model *m = tm_load(tm, &opt);
     if (!m)
         return;
