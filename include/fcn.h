@@ -109,6 +109,17 @@ typedef enum fcn_gemm {
     FCN_GEMM_BLAS = 1   /* OpenBLAS SGEMM on the weights as stored */
 } fcn_gemm;
 
+/* The arithmetic of the im2col + GEMM convolutions and dense layers. */
+typedef enum fcn_precision {
+    FCN_PRECISION_FP32 = 0,  /* float32 throughout */
+    FCN_PRECISION_BF16 = 1   /* weights and GEMM inputs rounded to bfloat16
+                                (nearest even), float32 accumulation, on
+                                AVX512_BF16 (vdpbf16ps); Winograd layers
+                                stay float32. Needs fcn's AVX-512 kernel on
+                                a CPU with AVX512_BF16, else the load fails
+                                with FCN_ERR_UNSUPPORTED (docs/engine.md) */
+} fcn_precision;
+
 /* The most pixels (width x height) an image may have to be decoded, and a
 ** resize may produce, unless fcn_options.max_pixels says otherwise (as
 ** PIL's MAX_IMAGE_PIXELS); checked from the image's header, before
@@ -140,6 +151,7 @@ typedef struct fcn_options {   /* a zeroed struct means defaults */
                                   most 65536 whatever the cap; < 0:
                                   FCN_ERR_ARG */
     fcn_preprocess prep;       /* zeroed: the model's preprocessing */
+    fcn_precision precision;   /* FCN_PRECISION_FP32 (0) by default */
 } fcn_options;
 
 /* Geometry of the score map in input pixels: cell (i, j) sees the input
@@ -274,7 +286,10 @@ typedef struct fcn_region {
 ** geometry's offsets are the region's: its cell (i, j) sees the input
 ** window at (i*stride_h + offset_h, j*stride_w + offset_w) of the image.
 ** A region outside the map, or empty: FCN_ERR_ARG. The other errors and
-** opt are fcn_session_create's (mem_limit counts the region's cells). */
+** opt are fcn_session_create's (mem_limit counts the region's cells),
+** but for the cap of 2^34 floats on a layer's whole-image output, which a
+** region session, holding its region's alone, does not apply (sides up to
+** 2^20: include/fcn_stream.h streams such images). */
 fcn_status fcn_session_create_region(const fcn_model *m, int image_h,
                                      int image_w, const fcn_region *cells,
                                      const fcn_session_options *opt,

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "fcn_detect.h"
+#include "fcn_stream.h"
 
 /* ---- the counting allocator ---- */
 
@@ -415,6 +416,48 @@ static fcn_status ph_npy(const void *ctx, const result *want, result *r,
     return put_tensor(r, st, &t, bad_out);
 }
 
+/* ---- streaming (fcn_stream.h): a source decoded whole, blocks, the .npy
+** sink; on failure no file is left ---- */
+
+typedef struct stream_case {
+    const fcn_model *m;
+    const char *in, *out;
+    size_t mem_limit;
+} stream_case;
+
+static fcn_status ph_stream(const void *ctx, const result *want, result *r,
+                            int *bad_out)
+{
+    (void)want;
+    const stream_case *c = ctx;
+    fcn_source *src = NULL;
+    fcn_map_sink sink;
+    const fcn_stream_options o = {.threads = 1, .mem_limit = c->mem_limit,
+                                  .block_h = 5};  /* two blocks */
+    fcn_status st = fcn_source_open(c->m, c->in, NULL, &src);
+    if (!st)
+        st = fcn_npy_sink_open(c->out, &sink);
+    if (!st)
+        st = fcn_stream_run(c->m, src, &o, &sink);
+    fcn_source_free(src);
+    disarm();
+    FILE *f = fopen(c->out, "rb");
+    if (st) {
+        *bad_out = f != NULL;
+        if (f)
+            fclose(f);
+        return st;
+    }
+    unsigned char buf[1 << 16];
+    size_t n;
+    while (f && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        put(r, buf, n);
+    if (f)
+        fclose(f);
+    remove(c->out);
+    return FCN_OK;
+}
+
 /* ---- the detector ---- */
 
 typedef struct detect_case {
@@ -598,6 +641,21 @@ int main(int argc, char **argv)
     const npy_case npys[] = {{npy_in, NULL}, {NULL, npy_out}};
     sweep("npy read", ph_npy, &npys[0]);
     sweep("npy write", ph_npy, &npys[1]);
+    char npy_stream[1100];
+    snprintf(npy_stream, sizeof npy_stream, "%s/test_alloc_stream.npy",
+             argv[4]);
+    char pgm[1100];  /* 70x60, small: a sweep runs it once a point */
+    snprintf(pgm, sizeof pgm, "%s/test_alloc_stream.pgm", argv[4]);
+    FILE *pf = fopen(pgm, "wb");
+    if (pf) {
+        fprintf(pf, "P5\n70 60\n255\n");
+        for (int i = 0; i < 70 * 60; i++)
+            fputc((i * 37 + i / 70 * 11) & 255, pf);
+        fclose(pf);
+    }
+    const stream_case streams = {fm, pgm, npy_stream, 128 << 10};
+    sweep("stream (blocks, .npy sink)", ph_stream, &streams);
+    remove(pgm);
 
     /* the detector: create, and the pyramid (two levels and a heat map)
     ** on detect-demo.png made small */

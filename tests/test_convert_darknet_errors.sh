@@ -6,48 +6,19 @@
 # strides, paddings and counts out of fcn's range are among the refusals. A good cfg + weights pair is converted first so
 # that the failures are failures for the stated reason.
 conv=$1 tmp=$2/darknet-errors.$$
-pass=0 fail=0
 if [ -z "$conv" ] || [ -z "$2" ]; then
   echo "usage: $0 FCN_CONVERT TMPDIR" >&2
   exit 2
 fi
 mkdir -p "$tmp" || exit 2
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # expect_fail NAME NEEDLE SRC [OPTIONS...]: queues fcn-convert SRC [OPTIONS]
-# $tmp/dst.bin; run_queued runs the queue in one process
-# (tools/fcnconv/clirun.py: a fork per run, not a Python start) and checks
-# each run: exit 1..127 with one stderr line matching NEEDLE (a basic regular
+# $tmp/dst.bin; run_queued (tests/convert_errors_lib.sh) checks each run:
+# exit 1..127 with one stderr line matching NEEDLE (a basic regular
 # expression) and no Python exception class or traceback; no DST; no
-# temporary file.
-py=${PYTHON:-/usr/bin/python3}
-q=$tmp/queue nq=0
-mkdir -p "$q"
-expect_fail() {
-  nq=$((nq + 1))
-  printf '%s\n' "$1" >"$q/$nq.name"
-  printf '%s\n' "$2" >"$q/$nq.needle"
-  shift 2
-  : >"$q/$nq.args"
-  for arg in "$@" "$tmp/dst.bin"; do printf '%s\n' "$arg" >>"$q/$nq.args"; done
-}
-run_queued() {
-  "$py" "$(dirname "$conv")/fcnconv/clirun.py" "$conv" "$q" || { bad "clirun.py failed"; return; }
-  i=1
-  while [ $i -le $nq ]; do
-    name=$(cat "$q/$i.name")
-    read -r rc dleft tleft <"$q/$i.rc"
-    e=$q/$i.err
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$(wc -l <"$e")" -eq 1 ] &&
-       grep -q -- "$(cat "$q/$i.needle")" "$e" &&
-       ! grep -Eq '[a-z](Error|Exception)|Traceback' "$e"; then ok
-    else bad "$name: rc=$rc, stderr: $(cat "$e")"; fi
-    if [ "$dleft" = 1 ]; then bad "$name: DST left behind"; else ok; fi
-    if [ "$tleft" = 1 ]; then bad "$name: temporary file left behind"; else ok; fi
-    i=$((i + 1))
-  done
-}
+# temporary file (three checks).
+dst=$tmp/dst.bin one_needle=1 split_checks=1
+. "$(dirname "$0")/convert_errors_lib.sh"
 
 # a small valid classifier: conv 1x1 (2 biases + 6 weights), global average
 # pool, connected 2 -> 3 (3 biases + 6 weights): 17 floats
@@ -174,6 +145,16 @@ expect_fail "width 100000" "\[net\] (line 1): width 100000 exceeds the limit of 
 zeros "$tmp/r_product.weights" 64
 expect_fail "stride product" "layer '3_convolutional' (Conv): the network's stride reaches 1099511627776" \
   "$tmp/r_product.cfg"
+# channel growth: ten [route]s of the layer before with itself double conv
+# #0's 2x4x4 to 2048 channels; route #10's 32768 floats pass twice the 48 + 32
+# paid plus 1024 channels (the weights are read, the finished model refused)
+{ printf '[net]\nwidth=4\nheight=4\nchannels=3\n\n[convolutional]\nfilters=2\nsize=1\nactivation=linear\n'
+  for i in 1 2 3 4 5 6 7 8 9 10; do printf '\n[route]\nlayers=-1,-1\n'; done
+} >"$tmp/r_routes.cfg"
+zeros "$tmp/r_routes.weights" 48
+expect_fail "self-doubling routes" \
+  "layer '10_route' (Concat): its output of 32768 floats (2048 channels) is more than twice the 80 floats" \
+  "$tmp/r_routes.cfg"
 
 run_queued
 

@@ -6,40 +6,14 @@
 # tiny model converts, as a control. Strides, dilations, kernels, paddings,
 # counts and weight shapes out of fcn's range are among the refusals.
 conv=$1 tmp=$2/convert-keras.$$
-pass=0 fail=0
 mkdir -p "$tmp" || exit 2
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
-py=${PYTHON:-/usr/bin/python3}
-
-# expect_fail NAME NEEDLE SRC: queues fcn-convert SRC DST; run_queued runs the
-# queue in one process (tools/fcnconv/clirun.py: a fork per run, not a Python
-# start) and wants of each run a refusal: exit 1..127, one stderr line that
-# matches NEEDLE (a basic regular expression) and holds no Python exception
-# class or traceback, and no DST or temporary file.
-q=$tmp/queue nq=0 dst=$tmp/out.bin
-mkdir -p "$q"
-expect_fail() {
-  nq=$((nq + 1))
-  printf '%s\n' "$1" >"$q/$nq.name"
-  printf '%s\n' "$2" >"$q/$nq.needle"
-  printf '%s\n%s\n' "$3" "$dst" >"$q/$nq.args"
-}
-run_queued() {
-  "$py" "$(dirname "$conv")/fcnconv/clirun.py" "$conv" "$q" || { bad "clirun.py failed"; return; }
-  i=1
-  while [ $i -le $nq ]; do
-    read -r rc dleft tleft <"$q/$i.rc"
-    e=$q/$i.err
-    if [ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] && [ "$(wc -l <"$e")" -eq 1 ] &&
-       grep -q -- "$(cat "$q/$i.needle")" "$e" &&
-       ! grep -Eq '[a-z](Error|Exception)|Traceback' "$e" &&
-       [ "$dleft" = 0 ] && [ "$tleft" = 0 ]; then ok
-    else bad "$(cat "$q/$i.name"): rc=$rc, dst $( [ "$dleft" = 1 ] && echo left || echo absent), stderr: $(cat "$e")"; fi
-    i=$((i + 1))
-  done
-}
+# expect_fail NAME NEEDLE SRC: queues fcn-convert SRC DST; run_queued
+# (tests/convert_errors_lib.sh) wants of each run a refusal: exit 1..127, one
+# stderr line that matches NEEDLE (a basic regular expression) and holds no
+# Python exception class or traceback, and no DST or temporary file.
+one_needle=1
+. "$(dirname "$0")/convert_errors_lib.sh"
 
 # tfjs_model DIR LAYERS WEIGHTS: DIR/model.json, a Sequential TF.js layers
 # model on a 2x2x1 input whose layers are LAYERS (JSON, the first one gets

@@ -43,6 +43,7 @@ fi
 # the installed headers are the source's
 check "headers installed" cmp "$inc/fcn.h" "$src/include/fcn.h"
 check "fcn_detect.h installed" cmp "$inc/fcn_detect.h" "$src/include/fcn_detect.h"
+check "fcn_tiff.h installed" cmp "$inc/fcn_tiff.h" "$src/include/fcn_tiff.h"
 
 # ---- libfcn.so: soname, links, exports, dependencies ----
 so=$lib/libfcn.so.$version
@@ -61,8 +62,9 @@ grep -v '^fcn_[a-z0-9_]*@@FCN_0$' "$tmp/symbols" >"$tmp/foreign"
   bad "libfcn.so exports other than fcn_*@@FCN_0: $(head -n 20 "$tmp/foreign" | tr '\n' ' ')"
 sed 's/@.*//' "$tmp/symbols" >"$tmp/exports"
 # exactly the functions the installed headers declare
-sed 's,/\*.*\*/,,; s,//.*,,' "$inc/fcn.h" "$inc/fcn_detect.h" |
-  grep -o '\bfcn_[a-z0-9_]*[[:space:]]*(' | sed 's/[[:space:](]//g' | sort -u >"$tmp/declared"
+sed 's,/\*.*\*/,,; s,//.*,,' "$inc"/fcn*.h |
+  grep -o '\bfcn_[a-z0-9_]*[[:space:]]*(\($\|[^*]\)' | sed 's/[[:space:]]*(.*//' |
+  sort -u >"$tmp/declared"  # not "fcn_status (*callback)(...)"
 if [ -s "$tmp/declared" ] && cmp -s "$tmp/declared" "$tmp/exports"; then ok
 else bad "declared vs exported: $(diff "$tmp/declared" "$tmp/exports" | grep '^[<>]' | tr '\n' ' ')"; fi
 # libfcn.a is position-independent: it links whole into a shared object

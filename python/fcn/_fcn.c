@@ -139,20 +139,22 @@ static PyMethodDef Model_methods[] = {
 OBJECT_TYPE(Model, "a loaded fcn_model (made by _fcn.load)", Model_methods,
             NULL);
 
-/* load(source, from_memory, gap, winograd, gemm, max_pixels): source is a
-** file system path (str or bytes) or, from_memory, a bytes-like object. */
+/* load(source, from_memory, gap, winograd, gemm, max_pixels, precision):
+** source is a file system path (str or bytes) or, from_memory, a
+** bytes-like object. */
 static PyObject *mod_load(PyObject *mod, PyObject *args)
 {
     PyObject *src, *path = NULL;
-    int from_memory, gap, winograd, gemm;
+    int from_memory, gap, winograd, gemm, precision;
     long long maxpx;
     (void)mod;
-    if (!PyArg_ParseTuple(args, "OpiiiL", &src, &from_memory, &gap,
-                          &winograd, &gemm, &maxpx))
+    if (!PyArg_ParseTuple(args, "OpiiiLi", &src, &from_memory, &gap,
+                          &winograd, &gemm, &maxpx, &precision))
         return NULL;
     fcn_options o = {.gap_mode = (fcn_gap_mode)gap,
                      .winograd = (fcn_winograd)winograd,
-                     .gemm = (fcn_gemm)gemm, .max_pixels = (int64_t)maxpx};
+                     .gemm = (fcn_gemm)gemm, .max_pixels = (int64_t)maxpx,
+                     .precision = (fcn_precision)precision};
     Py_buffer view = {0};
     if (from_memory ? PyObject_GetBuffer(src, &view, PyBUF_SIMPLE) < 0
                     : !PyUnicode_FSConverter(src, &path))

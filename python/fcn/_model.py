@@ -15,6 +15,7 @@ from .errors import ArgumentError, ShapeError
 _GAP = {"window": 0, "local": 1}
 _WINOGRAD = {"auto": 0, "never": 1, "always": 2}
 _GEMM = {"auto": 0, "blas": 1}
+_PRECISION = {"fp32": 0, "bf16": 1}
 
 
 class Geometry(NamedTuple):
@@ -168,14 +169,17 @@ class Model:
     gemm: "auto" (fcn's kernels) or "blas" (OpenBLAS SGEMM). max_pixels:
     the largest image decoded or resized (None: 10^8). sessions: how many
     idle sessions (one per input size and options) are kept for reuse.
+    precision: "fp32" or "bf16" (weights and GEMM inputs rounded to
+    bfloat16, float32 sums; needs AVX512_BF16, else fcn.Error).
     """
 
     def __init__(self, source, gap="window", winograd="auto", gemm="auto",
-                 max_pixels=None, sessions=4):
+                 max_pixels=None, sessions=4, precision="fp32"):
         args = (_choice("gap", gap, _GAP),
                 _choice("winograd", winograd, _WINOGRAD),
                 _choice("gemm", gemm, _GEMM),
-                0 if max_pixels is None else operator.index(max_pixels))
+                0 if max_pixels is None else operator.index(max_pixels),
+                _choice("precision", precision, _PRECISION))
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._m = _fcn.load(source, True, *args)
         else:

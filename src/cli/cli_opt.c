@@ -100,6 +100,12 @@ int cli_shared_option(const char *prog, const char *usage, cli_common *c,
         fprintf(stderr, "%s: --cmap '%s': unknown colour map (%s)\n", prog, v,
                 heat_cmap_names());
         return 1;
+    case CLI_O_PRECISION:
+        if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+            return cli_bad(prog, "precision", "fp32 or bf16", v);
+        c->precision = strcmp(v, "bf16") ? FCN_PRECISION_FP32
+                                         : FCN_PRECISION_BF16;
+        return 0;
     case CLI_O_RANGE:
         return heat_range_parse(v, &c->range)
                    ? 0 : cli_bad(prog, "range", "auto, 0:1 or LO:HI with LO "

@@ -35,10 +35,15 @@ int cli_mem_limit(const char *prog, const char *v, size_t *out);
 ** (fcn-run, fcn-detect), for their getopt_long tables. */
 enum {
     CLI_O_VERSION = 1000, CLI_O_PROGRESS, CLI_O_MEAN, CLI_O_STD, CLI_O_SCALE,
-    CLI_O_BGR, CLI_O_RGB, CLI_O_CMAP, CLI_O_RANGE
+    CLI_O_BGR, CLI_O_RGB, CLI_O_CMAP, CLI_O_RANGE, CLI_O_PRECISION
 };
 #define CLI_COMMON_OPTIONS                                                  \
-    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, CLI_O_VERSION}
+    {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, CLI_O_VERSION}, \
+    {"precision", required_argument, 0, CLI_O_PRECISION}
+/* --precision's line of the usage texts */
+#define CLI_PRECISION_USAGE                                                 \
+    "  --precision P  fp32 (the default) or bf16: weights and GEMM inputs\n" \
+    "                 rounded to bfloat16, float32 sums (AVX512_BF16 only)\n"
 #define CLI_RUN_OPTIONS                                                     \
     {"quiet", no_argument, 0, 'q'},                                         \
     {"progress", no_argument, 0, CLI_O_PROGRESS},                           \
@@ -66,6 +71,7 @@ int cli_prep_option(cli_prep *p, const char *prog, const char *opt,
 /* What the options of CLI_RUN_OPTIONS set. */
 typedef struct cli_common {
     int quiet, progress, cmap;
+    fcn_precision precision;  /* --precision */
     heat_range range;
     cli_prep prep;
 } cli_common;

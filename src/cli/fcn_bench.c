@@ -31,6 +31,7 @@ static const char *usage =
     "  --winograd W   3x3 convs as Winograd F(4x4,3x3): auto, never, always\n"
     "  --gemm G       convolution GEMM: packed (fcn's kernel, the default\n"
     "                 where the CPU has it) or blas (OpenBLAS SGEMM)\n"
+    CLI_PRECISION_USAGE
     "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n"
     "  -h, --help     this text\n"
     "  --version      the version\n";
@@ -130,6 +131,8 @@ static int option(void *ud, int o, const char *v, int argc, char **argv)
     cli_common unused = {0};
     long n;
     int k = cli_shared_option("fcn-bench", usage, &unused, o, v);
+    if (o == CLI_O_PRECISION)
+        a->opt.precision = unused.precision;
     (void)argc;
     if (k != CLI_NOT_SHARED)
         return k;
@@ -258,10 +261,13 @@ static int measure(const args *a, const fcn_model *m, result *r)
 }
 
 /* The ceiling of the ISA a layer ran on: its vector width's FMA peak
-** (the machine's best where the kernel names no fcn ISA). */
+** (the machine's best where the kernel names no fcn ISA); bf16: twice the
+** zmm FMA peak (vdpbf16ps: two multiply-adds per lane). */
 static double layer_peak(const result *r, const fcn_layer_stats *x)
 {
     const char *isa = x->kernel ? strchr(x->kernel, '/') : NULL;
+    if (isa && !strcmp(isa + 1, "avx512bf16") && r->peak512 > 0)
+        return 2 * r->peak512;
     if (isa && !strcmp(isa + 1, "avx512") && r->peak512 > 0)
         return r->peak512;
     if (isa && !strcmp(isa + 1, "avx2") && r->peak256 > 0)
@@ -422,10 +428,14 @@ static int bench_main(int argc, char **argv)
     ceiling_cpu_name(cpu, sizeof cpu);
     printf("fcn-bench\n  model %s (trained %dx%dx%d, %d layers after "
            "conversion, %.1f MB weights)\n  CPU %s, %d logical cores\n  GEMM "
-           "%s\n  BLAS %s\n  %d warm-up + %d timed runs per configuration\n",
+           "%s%s\n  BLAS %s\n  %d warm-up + %d timed runs per configuration\n",
            a.model, info.in_c, info.in_h, info.in_w, info.n_layers_fcn,
            info.weight_bytes / 1e6, cpu, ceiling_cores(),
-           fcn_gemm_info(a.opt.gemm), fcn_blas_info(), a.warmup, a.repeat);
+           fcn_gemm_info(a.opt.gemm),
+           a.opt.precision == FCN_PRECISION_BF16
+               ? "; precision bf16 (AVX512_BF16 vdpbf16ps; Winograd "
+                 "layers fp32)" : "",
+           fcn_blas_info(), a.warmup, a.repeat);
     cli_file jf;
     cli_json j = {0};
     if (a.json && !jstd && !cli_file_open(&jf, a.json)) {

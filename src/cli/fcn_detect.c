@@ -20,6 +20,7 @@
 #include "cli_opt.h"
 #include "draw.h"
 #include "fcn_detect.h"
+#include "geojson.h"
 #include "heatmap.h"
 
 #define MAX_SCALES 64
@@ -31,7 +32,7 @@
 
 static const char *usage =
     "usage: fcn-detect MODEL IMAGE... [options]\n"
-    "  IMAGE             PNG, JPEG, BMP, ... ('-': standard input; several:\n"
+    "  IMAGE             PNG, JPEG, TIFF, WebP... ('-': stdin; several:\n"
     "                    processed in turn, the model loaded once; an\n"
     "                    unreadable one is reported and skipped, and the exit\n"
     "                    status is 1)\n"
@@ -50,6 +51,11 @@ static const char *usage =
     "  --max-detections N  keep the N best per image (1 to 1e8; default: all)\n"
     "  --json FILE       write the JSON there instead of stdout ('-': stdout)\n"
     "  --draw OUT        the image with boxes and labels, as PNG\n"
+    "  --geojson OUT     the boxes as a GeoJSON FeatureCollection: in the\n"
+    "                    model coordinates of a GeoTIFF image (its CRS named\n"
+    "                    unless WGS 84), else in image pixels ('-': stdout,\n"
+    "                    with --json FILE; several images: DIR or {})\n"
+    "  --geojson-pixels  image pixel coordinates even for a GeoTIFF\n"
     "  --heatmap LABEL OUT  the class's score map over the image, as PNG\n"
     "                    (OUT: a .png file; with several images a directory,\n"
     "                    giving DIR/NAME.png or DIR/NAME-heatmap.png, or a\n"
@@ -61,6 +67,8 @@ static const char *usage =
     "  --scale S         (finite, not 0)\n"
     "  --bgr, --rgb      the channel order of a 3-channel model\n"
     "  --threads N       threads (0 = all cores, the default; up to 1024)\n"
+    "  --precision P     fp32 (the default) or bf16: weights and GEMM inputs\n"
+    "                    rounded to bfloat16, float32 sums (AVX512_BF16 only)\n"
     "  --max-pixels N    the largest image (width x height) decoded, and\n"
     "                    pyramid level made (default 100000000)\n"
     "  --mem-limit N     bytes for score map + activations per level (K, M,\n"
@@ -121,9 +129,9 @@ static double now(void)
 
 typedef struct args {
     const char *model_path, *json_path, *scales_arg, *classes_arg,
-        *heat_label, *draw, *heat_spec;
+        *heat_label, *draw, *heat_spec, *geojson;
     double scales[MAX_SCALES], min_s, max_s, step, threshold, iou;
-    int n_scales, threads, list_mode, listed, list_stdin;
+    int n_scales, threads, list_mode, listed, list_stdin, geojson_pixels;
     long max_det, max_pixels;
     size_t mem_limit;
     cli_common com;  /* --quiet, --progress, --cmap, --range, --mean, ... */
@@ -284,6 +292,33 @@ static int pictures(const ctx *c, const char *path, const fcn_image *img,
     return ok;
 }
 
+/* --geojson for one image (file: the image read, stdin's spool for '-');
+** 0 if it failed. */
+static int geojson(const ctx *c, const char *path, const char *file,
+                   const fcn_detect_result *r)
+{
+    const char *spec = c->a->geojson;
+    char fn[PATH_MAX], err[1024];
+    cli_file o;
+    if (!spec)
+        return 1;
+    if (!strcmp(spec, "-"))
+        return gj_write(stdout, c->m, r, file, c->a->geojson_pixels, err,
+                        sizeof err) || !fail(err);
+    if (!cli_out_name(spec, path, "", ".geojson", fn, sizeof fn)) {
+        errline("%s: --geojson name too long", path);
+        return 0;
+    }
+    if (!cli_file_open(&o, fn))
+        return !fail(fcn_last_error());
+    if (!gj_write(o.f, c->m, r, file, c->a->geojson_pixels, err,
+                  sizeof err)) {
+        cli_file_abort(&o);
+        return !fail(err);
+    }
+    return cli_file_commit(&o) || !fail(fcn_last_error());
+}
+
 /* Detect on one image; 0 when it worked. */
 static int detect_image(ctx *c, const char *path, int idx, int count)
 {
@@ -328,7 +363,7 @@ static int detect_image(ctx *c, const char *path, int idx, int count)
     if (!c->a->list_mode)
         fputc('\n', c->out);
     c->n_written++;
-    rc = pictures(c, path, &img, &r) ? 0 : 1;
+    rc = pictures(c, path, &img, &r) && geojson(c, path, src, &r) ? 0 : 1;
     int runnable = 0;
     for (int k = 0; k < r.n_levels; k++)
         runnable += !r.levels[k].skipped;
@@ -366,7 +401,8 @@ static int parse_scales(const char *s, double *out, int *n)
 
 enum {
     O_SCALES = 256, O_MIN, O_MAX, O_STEP, O_THRESH, O_IOU, O_CLASSES, O_JSON,
-    O_DRAW, O_LIST, O_MAXPIX, O_MAXDET, O_THREADS, O_MEM, O_HEAT
+    O_DRAW, O_LIST, O_MAXPIX, O_MAXDET, O_THREADS, O_MEM, O_HEAT, O_GEOJSON,
+    O_GEOJSON_PX
 };
 
 static const struct option longopts[] = {
@@ -379,6 +415,8 @@ static const struct option longopts[] = {
     {"classes", required_argument, 0, O_CLASSES},
     {"json", required_argument, 0, O_JSON},
     {"draw", required_argument, 0, O_DRAW},
+    {"geojson", required_argument, 0, O_GEOJSON},
+    {"geojson-pixels", no_argument, 0, O_GEOJSON_PX},
     {"list", required_argument, 0, O_LIST},
     {"max-pixels", required_argument, 0, O_MAXPIX},
     {"max-detections", required_argument, 0, O_MAXDET},
@@ -420,6 +458,8 @@ static int option(void *ud, int o, const char *v, int argc, char **argv)
     case O_CLASSES: a->classes_arg = v; return 0;
     case O_JSON: a->json_path = v; return 0;
     case O_DRAW: a->draw = v; return 0;
+    case O_GEOJSON: a->geojson = v; return 0;
+    case O_GEOJSON_PX: a->geojson_pixels = 1; return 0;
     case O_MIN:
         return number("min-scale", v, 1e-3, 64, &a->min_s,
                       "a number from 0.001 to 64");
@@ -478,6 +518,12 @@ static int parse_args(int argc, char **argv, args *a)
     if (a->json_path && !strcmp(a->json_path, "-"))
         a->json_path = NULL; /* stdout, the default */
     a->list_mode = a->listed || a->imgs.n > 1;
+    if (a->geojson && !strcmp(a->geojson, "-") &&
+        (a->list_mode || !a->json_path))
+        return fail("--geojson -: one image, and --json FILE (standard "
+                    "output cannot take both)");
+    if (a->geojson_pixels && !a->geojson)
+        return fail("--geojson-pixels needs --geojson OUT");
     return 0;
 }
 
@@ -519,6 +565,7 @@ static int setup(const args *a, ctx *c)
     mo.max_pixels = a->max_pixels;
     cli_prep prep = a->com.prep; /* copied at load */
     cli_prep_apply(&prep, &mo.prep);
+    mo.precision = a->com.precision;
     if (fcn_model_load(a->model_path, &mo, &c->m) != FCN_OK) {
         if (!cli_prep_explain(&prep, PROG, fcn_last_error()))
             fail(fcn_last_error());
@@ -632,12 +679,13 @@ int main(int argc, char **argv)
     if (!rc)
         rc = pyramid(&a);
     /* several images: --draw / --heatmap name a directory or a pattern */
-    const char *outs[2] = {a.draw, a.heat_spec};
-    for (int k = 0; k < 2 && !rc; k++)
+    const char *outs[3] = {a.draw, a.heat_spec, a.geojson};
+    static const char *const names[3] = {"--draw", "--heatmap", "--geojson"};
+    for (int k = 0; k < 3 && !rc; k++)
         if (outs[k] && a.list_mode && !strstr(outs[k], "{}") &&
             !cli_is_dir(outs[k])) {
             errline("%s: with several images give an existing directory or "
-                    "a pattern with {}", k ? "--heatmap" : "--draw");
+                    "a pattern with {}", names[k]);
             rc = 1;
         }
     if (!rc) {

@@ -16,64 +16,13 @@
 #include "cli_opt.h"
 #include "fcn.h"
 #include "heatmap.h"
+#include "run_args.h"
 #include "run_json.h"
+#include "run_stream.h"
+#include "run_tiff.h"
 
-#define PROG "fcn-run"
 #define CACHE 4                       /* sessions kept, by input size */
 #define STDIN_MAX ((size_t)4 << 30)   /* bytes read from `-` */
-
-static const char *usage =
-    "usage: fcn-run MODEL INPUT... [options]\n"
-    "  MODEL          model.bin ('-': standard input)\n"
-    "  INPUT          an image (PNG, JPEG, BMP, ...) preprocessed as the model\n"
-    "                 says, or a .npy float32 array (C, H, W) used as is;\n"
-    "                 '-': standard input. Several: run in turn, the model\n"
-    "                 loaded once; one that fails is reported and the others\n"
-    "                 still run (exit status 1)\n"
-    "  --list FILE    more inputs, one path per line ('-': standard input)\n"
-    "  --out FILE.npy write the score map (classes, H', W') as float32 .npy,\n"
-    "                 and its geometry beside it as FILE.npy.json; '-': the\n"
-    "                 .npy on standard output; several inputs: a directory\n"
-    "                 (DIR/NAME.npy) or a pattern with {} for the input's\n"
-    "                 name without extension\n"
-    "  --json FILE    per input: shape, geometry, top classes, timings, as\n"
-    "                 JSON (an array for several inputs); '-': stdout\n"
-    "  --heatmap CLASS FILE.png  a class's score map (label or index) as a\n"
-    "                 PNG over the image (several inputs: DIR, giving\n"
-    "                 DIR/NAME-heatmap.png, or a pattern with {})\n"
-    "  --cmap NAME    its colour map: viridis (default), magma, gray, turbo\n"
-    "  --range R      its value range: auto (default), 0:1 or LO:HI\n"
-    "  --top K        also print the K best classes of every cell (1..1000)\n"
-    "  --threads N    threads (0 = all cores, the default; up to 1024)\n"
-    "  --resize WxH   resize the image first (model's filter; 1..65536 each)\n"
-    "  --fit F        how --resize fits: stretch (the default), crop (aspect\n"
-    "                 kept, the centre WxH cut) or shorter (aspect kept, the\n"
-    "                 shorter side min(W, H))\n"
-    "  --mean A,B,C   preprocessing: (x*scale - mean[c]) / std[c], replacing\n"
-    "  --std A,B,C    the model's (one value per channel; --std > 0)\n"
-    "  --scale S      (finite, not 0)\n"
-    "  --bgr, --rgb   the channel order of a 3-channel model\n"
-    "  --max-pixels N the largest image (width x height) decoded or resized\n"
-    "                 to (default 100000000); larger ones are refused\n"
-    "  --gap local    convert a global-pooling head per location (no window)\n"
-    "  --mem-limit N  bytes for the score map and activations (K, M, G\n"
-    "                 suffixes; 64K to 1T, default 512M); larger inputs run\n"
-    "                 on spatial tiles, with equal results\n"
-    "  --tile N       force tiles of N score-map cells (1..65536)\n"
-    "  --layers       print the converted network\n"
-    "  -q, --quiet    nothing on stderr but errors (no progress)\n"
-    "  -h, --help     this text\n"
-    "  --version      the version\n";
-
-typedef struct args {
-    const char *model, *out, *json, *heat_class, *heat_out;
-    cli_paths inputs;
-    int listed, list_stdin, top, threads, rw, rh, layers, tile;
-    fcn_fit fit;
-    cli_common com;  /* --quiet, --progress, --cmap, --range, --mean, ... */
-    size_t mem_limit;
-    fcn_options opt;
-} args;
 
 typedef struct cached {
     fcn_session *s;
@@ -96,12 +45,6 @@ typedef struct ctx {
 
 /* ---- messages ---- */
 
-static int fail(const char *msg)
-{
-    fprintf(stderr, PROG ": %s\n", msg);
-    return 1;
-}
-
 /* "fcn-run: PATH: MSG" (once: MSG may start with PATH already). */
 static void input_error(ctx *c, const char *path, const char *msg)
 {
@@ -116,155 +59,6 @@ static void input_error(ctx *c, const char *path, const char *msg)
         rj_error_json(&c->js, path, msg);
     }
     c->failed++;
-}
-
-static int ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcasecmp(s + a - b, suf);
-}
-
-/* ---- arguments ---- */
-
-enum {
-    O_LIST = 256, O_OUT, O_JSON, O_HEAT, O_TOP, O_THREADS, O_RESIZE,
-    O_MAXPIX, O_GAP, O_MEM, O_TILE, O_LAYERS, O_FIT
-};
-
-static const struct option longopts[] = {
-    {"list", required_argument, 0, O_LIST},
-    {"out", required_argument, 0, O_OUT},
-    {"json", required_argument, 0, O_JSON},
-    {"heatmap", required_argument, 0, O_HEAT},
-    {"top", required_argument, 0, O_TOP},
-    {"threads", required_argument, 0, O_THREADS},
-    {"resize", required_argument, 0, O_RESIZE},
-    {"max-pixels", required_argument, 0, O_MAXPIX},
-    {"gap", required_argument, 0, O_GAP},
-    {"mem-limit", required_argument, 0, O_MEM},
-    {"tile", required_argument, 0, O_TILE},
-    {"layers", no_argument, 0, O_LAYERS},
-    {"fit", required_argument, 0, O_FIT},
-    CLI_RUN_OPTIONS,
-    CLI_COMMON_OPTIONS,
-    {0, 0, 0, 0}};
-
-static int bad(const char *opt, const char *what, const char *v)
-{
-    return cli_bad(PROG, opt, what, v);
-}
-
-/* One option (cli_option_fn). */
-static int option(void *ud, int o, const char *v, int argc, char **argv)
-{
-    args *a = ud;
-    long n;
-    int rc = cli_shared_option(PROG, usage, &a->com, o, v);
-    if (rc != CLI_NOT_SHARED)
-        return rc;
-    switch (o) {
-    case O_LAYERS: a->layers = 1; return 0;
-    case O_OUT: a->out = v; return 0;
-    case O_JSON: a->json = v; return 0;
-    case O_FIT:
-        if (!strcmp(v, "stretch") || !strcmp(v, "crop") ||
-            !strcmp(v, "shorter")) {
-            a->fit = *v == 's' ? (v[1] == 't' ? FCN_FIT_STRETCH
-                                              : FCN_FIT_SHORTER)
-                               : FCN_FIT_CROP;
-            return 0;
-        }
-        return bad("fit", "stretch, crop or shorter", v);
-    case O_LIST:
-        a->listed = 1;
-        a->list_stdin |= !strcmp(v, "-");
-        return cli_paths_read_list(&a->inputs, PROG, v) ? 0 : 1;
-    case O_HEAT:
-        a->heat_class = v;
-        return cli_second_value(PROG, "heatmap", "a CLASS and a FILE.png",
-                                argc, argv, &a->heat_out);
-    case O_TOP:
-        if (!cli_int(v, 1, 1000, &n))
-            return bad("top", "a number from 1 to 1000", v);
-        a->top = (int)n;
-        return 0;
-    case O_THREADS:
-        if (!cli_int(v, 0, 1024, &n))
-            return bad("threads", "a number from 0 (all cores) to 1024", v);
-        a->threads = (int)n;
-        return 0;
-    case O_RESIZE:
-        return cli_wxh(v, 65536, &a->rw, &a->rh)
-                   ? 0 : bad("resize", "WxH, each from 1 to 65536, e.g. "
-                             "448x448", v);
-    case O_MAXPIX:
-        if (!cli_int(v, 1, 4294967296L, &n))
-            return bad("max-pixels", "a number from 1 to 4294967296", v);
-        a->opt.max_pixels = n;
-        return 0;
-    case O_GAP:
-        if (!strcmp(v, "local") || !strcmp(v, "window")) {
-            a->opt.gap_mode = *v == 'l' ? FCN_GAP_LOCAL : FCN_GAP_WINDOW;
-            return 0;
-        }
-        return bad("gap", "'window' or 'local'", v);
-    case O_MEM: return cli_mem_limit(PROG, v, &a->mem_limit);
-    case O_TILE:
-        if (!cli_int(v, 1, 65536, &n))
-            return bad("tile", "a number of cells from 1 to 65536", v);
-        a->tile = (int)n;
-        return 0;
-    default: return cli_opt_error(PROG, o, argv);
-    }
-}
-
-/* An output spec for several inputs: a directory or a {} pattern. */
-static int several_ok(const char *opt, const char *spec, const char *ext)
-{
-    if (strstr(spec, "{}") ? ends_with(spec, ext) : cli_is_dir(spec))
-        return 1;
-    fprintf(stderr, PROG ": %s %s: with several inputs give an existing "
-            "directory or a pattern with {} ending in %s\n", opt, spec, ext);
-    return 0;
-}
-
-/* 0: run; otherwise the exit status (-1: done, 0). */
-static int parse_args(int argc, char **argv, args *a)
-{
-    int rc = cli_parse(argc, argv, PROG, longopts, 1, option, a, &a->model,
-                       &a->inputs);
-    if (rc)
-        return rc;
-    if (!a->model || !a->inputs.n) {
-        if (a->model && a->listed)
-            return fail("--list gave no inputs");
-        fprintf(stderr, PROG ": %s (fcn-run --help lists the options)\n",
-                a->model ? "no INPUT given" : "no MODEL and INPUT given");
-        return 2;
-    }
-    int stdin_uses = !strcmp(a->model, "-") + a->list_stdin;
-    for (int k = 0; k < a->inputs.n; k++)
-        stdin_uses += !strcmp(a->inputs.v[k], "-");
-    if (stdin_uses > 1)
-        return fail("standard input ('-') can be read once only");
-    int several = a->listed || a->inputs.n > 1;
-    if (a->out && a->json && !strcmp(a->out, "-") && !strcmp(a->json, "-"))
-        return fail("--out - and --json - cannot both use standard output");
-    if (several && a->out && !strcmp(a->out, "-"))
-        return fail("--out -: one input only (several: a directory or a "
-                    "pattern)");
-    if (a->out && strcmp(a->out, "-") &&
-        (several ? !several_ok("--out", a->out, ".npy")
-                 : !ends_with(a->out, ".npy")))
-        return several ? 1 : fail("--out must name a .npy file");
-    if (a->heat_out && several && !several_ok("--heatmap", a->heat_out, ".png"))
-        return 1;
-    if (a->heat_out && !strcmp(a->heat_out, "-"))
-        return fail("--heatmap: give a file, not '-'");
-    if (a->fit && !a->rw)
-        return fail("--fit needs --resize WxH");
-    cli_prep_apply(&a->com.prep, &a->opt.prep);
-    return 0;
 }
 
 /* ---- sessions ---- */
@@ -324,11 +118,7 @@ static int print_summary(const ctx *c, const rj_input *x,
            x->c, x->c > 1 ? "s" : "", x->is_npy ? ", used as is" : "");
     printf("scores  %d classes x %d x %d cells (HxW)\n", sc->classes,
            sc->out_h, sc->out_w);
-    printf("geometry cell (i,j) sees input rows %d*i%+d .. +%d, columns "
-           "%d*j%+d .. +%d (stride %dx%d, receptive field %dx%d, offset "
-           "%d,%d)\n", g->stride_h, g->offset_h, g->rf_h, g->stride_w,
-           g->offset_w, g->rf_w, g->stride_h, g->stride_w, g->rf_h, g->rf_w,
-           g->offset_h, g->offset_w);
+    rj_print_geometry(g);
     int th, tw, ntiles;
     fcn_session_tiles(s, &th, &tw, &ntiles);
     printf("time    %.1f ms, %d thread%s, %.1f MB arena", x->t_run * 1e3,
@@ -336,12 +126,14 @@ static int print_summary(const ctx *c, const rj_input *x,
            fcn_session_arena_bytes(s) / 1e6);
     if (ntiles > 1)
         printf(", %d tiles of %dx%d cells", ntiles, th, tw);
-    printf("; %s; %s\n", fcn_gemm_info(FCN_GEMM_AUTO), fcn_blas_info());
+    printf("; %s%s; %s\n", fcn_gemm_info(FCN_GEMM_AUTO),
+           c->a->opt.precision == FCN_PRECISION_BF16 ? ", bf16" : "",
+           fcn_blas_info());
     if (rj_print_top_classes(c->m, sc))
-        return fail("out of memory");
+        return run_fail("out of memory");
     heat_ascii(stdout, sc, c->m, 120);
     return c->a->top && rj_print_top_per_cell(c->m, sc, c->a->top)
-               ? fail("out of memory") : 0;
+               ? run_fail("out of memory") : 0;
 }
 
 /* ---- one input ---- */
@@ -442,6 +234,15 @@ static int write_outputs(ctx *c, rj_input *x, const fcn_image *img,
         if (!rj_npy_stream(stdout, x->sc))
             return 0; /* cli_exit says why */
         x->out = "-";
+    } else if (a->out && rt_is_tiff(npy)) {
+        if (!rt_write(npy, x->is_npy || !strcmp(x->path, "-") ? NULL
+                                                             : x->path,
+                      x->resize_w > 0, x->sc, &a->tiff, &x->georef, err,
+                      sizeof err)) {
+            input_error(c, x->path, err);
+            return 0;
+        }
+        x->out = npy;
     } else if (a->out) {
         int shape[3] = {x->sc->classes, x->sc->out_h, x->sc->out_w};
         if (fcn_npy_write(npy, x->sc->data, 3, shape) != FCN_OK) {
@@ -467,12 +268,94 @@ static int write_outputs(ctx *c, rj_input *x, const fcn_image *img,
     return 1;
 }
 
+/* The summary, the files written and the JSON of an input that ran (s:
+** its session; NULL: streamed). */
+static void report(ctx *c, const rj_input *x, const fcn_session *s)
+{
+    char msg[1024];
+    const fcn_scores *sc = x->sc;
+    if (c->text && c->printed++)
+        putchar('\n');
+    if (c->text && c->printed == 1)
+        print_model(c);
+    if (c->text && !s)
+        rs_print_summary(c->m, x);
+    else if (c->text && print_summary(c, x, s)) {
+        c->failed++;
+        return;
+    }
+    if (c->text && x->out && rt_is_tiff(x->out))
+        printf("wrote   %s (tiled pyramidal BigTIFF%s)\n", x->out,
+               x->georef ? ", georeferenced" : "");
+    else if (c->text && x->out)
+        printf("wrote   %s (float32, %d x %d x %d) and its geometry %s\n",
+               x->out, sc->classes, sc->out_h, sc->out_w,
+               rj_sidecar_path(x->out, msg, sizeof msg) ? msg : "");
+    if (c->text && x->heatmap)
+        printf("wrote   %s (heat map of %s)\n", x->heatmap,
+               cli_label(c->m, c->heat_cls, msg, sizeof msg));
+    if (c->a->json) {
+        if (c->list_mode)
+            cli_json_printf(&c->js, c->n_js++ ? ",\n" : "[\n");
+        rj_input_json(&c->js, x);
+        c->n_js += !c->list_mode;
+    }
+}
+
+/* Whether an image input runs streamed: --stream (--cells, --level), or
+** a TIFF whose outputs need no whole map (--heatmap and --out - take the
+** in-memory path). */
+static int streamed(const args *a, const char *src)
+{
+    return a->stream ||
+           (!a->rw && !a->heat_out && !(a->out && !strcmp(a->out, "-")) &&
+            rs_wanted(src, 0));
+}
+
+/* A streamed input (run_stream.h): its map into --out's .npy. */
+static void stream_input(ctx *c, const char *path, const char *src,
+                         const char *npy)
+{
+    const args *a = c->a;
+    char msg[1024];
+    fcn_scores sc;
+    fcn_region cells;
+    rj_rank *best = NULL;
+    fcn_map_sink file;
+    rj_input x = {.model_path = a->model, .m = c->m, .path = path,
+                  .fit = "stretch", .sc = &sc, .threads = a->threads,
+                  .t_load = c->t_load};
+    const rs_opts o = {a->threads, a->mem_limit,
+                       a->cells.height ? &a->cells : NULL, a->level,
+                       cli_progress_tiles, &c->prog};
+    int tif = a->out && rt_is_tiff(npy);
+    if (tif && !rt_sink_open(npy, src, a->level, &a->tiff, &file, &x.georef,
+                             msg, sizeof msg)) {
+        input_error(c, path, msg);
+        return;
+    }
+    if ((a->out && !tif && fcn_npy_sink_open(npy, &file) != FCN_OK) ||
+        !rs_run(c->m, src, &o, a->out ? &file : NULL, &x, &sc, &cells,
+                &best)) {
+        input_error(c, path, cli_msg_rename(fcn_last_error(), src, path, msg,
+                                            sizeof msg));
+        return;
+    }
+    cli_progress_end(&c->prog);
+    x.out = a->out ? npy : NULL;
+    if (a->out && !tif && !rj_write_sidecar(npy, &x, msg, sizeof msg))
+        input_error(c, path, msg);
+    else
+        report(c, &x, NULL);
+    free(best);
+}
+
 /* Run one input; its failures are counted in c->failed. */
 static void run_input(ctx *c, const char *path, int idx, int count)
 {
     const args *a = c->a;
     char real[64], msg[1024], npy[4096], png[4096], side[4096];
-    int fd = -1, is_npy = ends_with(path, ".npy");
+    int fd = -1, is_npy = run_ends_with(path, ".npy");
     const char *src = path;
     fcn_tensor in = {0};
     fcn_image img = {0};
@@ -490,10 +373,19 @@ static void run_input(ctx *c, const char *path, int idx, int count)
         is_npy = pread(fd, magic, 6, 0) == 6 && !memcmp(magic, "\x93NUMPY", 6);
         src = real;
     }
-    if (!output_name(c, a->out, path, "", ".npy", npy, sizeof npy, side) ||
+    const char *ext = a->out && rt_is_tiff(a->out)
+                          ? (run_ends_with(a->out, ".tiff") ? ".tiff" : ".tif")
+                          : ".npy";
+    if (!output_name(c, a->out, path, "", ext, npy, sizeof npy,
+                     strcmp(ext, ".npy") ? NULL : side) ||
         !output_name(c, a->heat_out, path, "-heatmap", ".png", png,
-                     sizeof png, NULL) ||
-        !read_input(c, path, src, is_npy, &in, &img))
+                     sizeof png, NULL))
+        goto done;
+    if (!is_npy && streamed(a, src)) {
+        stream_input(c, path, src, npy);
+        goto done;
+    }
+    if (!read_input(c, path, src, is_npy, &in, &img))
         goto done;
     static const char *const fits[] = {"stretch", "shorter", "crop"};
     rj_input x = {.model_path = a->model, .m = c->m, .path = path,
@@ -521,27 +413,7 @@ static void run_input(ctx *c, const char *path, int idx, int count)
     fcn_session_tiles(s, &th, &tw, &x.tiles);
     if (!write_outputs(c, &x, &img, npy, png))
         goto done;
-    if (c->text && c->printed++)
-        putchar('\n');
-    if (c->text && c->printed == 1)
-        print_model(c);
-    if (c->text && print_summary(c, &x, s)) {
-        c->failed++;
-        goto done;
-    }
-    if (c->text && x.out)
-        printf("wrote   %s (float32, %d x %d x %d) and its geometry %s\n",
-               x.out, sc.classes, sc.out_h, sc.out_w,
-               rj_sidecar_path(x.out, msg, sizeof msg) ? msg : "");
-    if (c->text && x.heatmap)
-        printf("wrote   %s (heat map of %s)\n", x.heatmap,
-               cli_label(c->m, c->heat_cls, msg, sizeof msg));
-    if (a->json) {
-        if (c->list_mode)
-            cli_json_printf(&c->js, c->n_js++ ? ",\n" : "[\n");
-        rj_input_json(&c->js, &x);
-        c->n_js += !c->list_mode;
-    }
+    report(c, &x, s);
 done:
     if (fd >= 0)
         close(fd);
@@ -560,7 +432,7 @@ static int load_model(ctx *c)
         size_t n = 0;
         char err[256] = "";
         if (!cli_stdin_read(STDIN_MAX, &data, &n, err, sizeof err))
-            return !fail(err);
+            return !run_fail(err);
         st = fcn_model_load_memory(data, n, &c->a->opt, &c->m);
         free(data);
     } else {
@@ -568,7 +440,7 @@ static int load_model(ctx *c)
     }
     if (st != FCN_OK) {
         if (!cli_prep_explain(&c->a->com.prep, PROG, fcn_last_error()))
-            fail(fcn_last_error());
+            run_fail(fcn_last_error());
         return 0;
     }
     c->t_load = cli_now() - t0;
@@ -579,7 +451,7 @@ static int load_model(ctx *c)
         cli_unknown_class(PROG, c->m, "--heatmap", c->a->heat_class);
         return 0;
     }
-    return 1;
+    return rt_resolve(PROG, c->m, &c->a->tiff);
 }
 
 /* The JSON document: to stdout or written whole to a file. */
@@ -590,7 +462,7 @@ static int write_json(ctx *c)
     else
         cli_json_printf(&c->js, "\n");
     if (c->js.oom)
-        return fail("out of memory for the JSON");
+        return run_fail("out of memory for the JSON");
     if (!c->list_mode && !c->n_js)
         return 1; /* the one input failed: no document */
     if (!strcmp(c->a->json, "-")) {
@@ -599,9 +471,9 @@ static int write_json(ctx *c)
     }
     cli_file f;
     if (!cli_file_open(&f, c->a->json))
-        return fail(fcn_last_error());
+        return run_fail(fcn_last_error());
     fwrite(c->js.s, 1, c->js.n, f.f);
-    return cli_file_commit(&f) ? 0 : fail(fcn_last_error());
+    return cli_file_commit(&f) ? 0 : run_fail(fcn_last_error());
 }
 
 static int run(args *a)
@@ -616,7 +488,7 @@ static int run(args *a)
     if (!load_model(&c))
         goto out;
     if (a->json && strcmp(a->json, "-") && !cli_paths_add(&c.written, a->json)) {
-        fail("out of memory");
+        run_fail("out of memory");
         goto out;
     }
     for (int k = 0; k < a->inputs.n && !ferror(stdout); k++)
@@ -639,7 +511,7 @@ int main(int argc, char **argv)
     args a = {0};
     a.com.range.automatic = 1;
     cli_signals();
-    int rc = parse_args(argc, argv, &a);
+    int rc = run_parse_args(argc, argv, &a);
     if (!rc) {
         if (!a.threads)
             a.threads = fcn_default_threads();

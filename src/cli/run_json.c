@@ -17,6 +17,11 @@ static int by_score(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : (i > j) - (i < j);
 }
 
+void rj_rank_sort(rj_rank *r, int n)
+{
+    qsort(r, (size_t)n, sizeof *r, by_score);
+}
+
 rj_rank *rj_best_cells(const fcn_scores *sc)
 {
     const int C = sc->classes, HW = sc->out_h * sc->out_w;
@@ -30,7 +35,7 @@ rj_rank *rj_best_cells(const fcn_scores *sc)
                 best[c] = (rj_rank){c, sc->data[(size_t)c * HW + p],
                                     p / sc->out_w, p % sc->out_w};
     }
-    qsort(best, (size_t)C, sizeof *best, by_score);
+    rj_rank_sort(best, C);
     return best;
 }
 
@@ -93,7 +98,8 @@ static void json_top(cli_json *b, const rj_input *x)
     const fcn_scores *sc = x->sc;
     const fcn_geometry *g = &sc->geom;
     char lb[32];
-    rj_rank *best = rj_best_cells(sc);
+    rj_rank *own = x->best ? NULL : rj_best_cells(sc);
+    const rj_rank *best = x->best ? x->best : own;
     if (!best) {
         b->oom = 1;
         return;
@@ -112,7 +118,17 @@ static void json_top(cli_json *b, const rj_input *x)
                         r->y * g->stride_h + g->offset_h, g->rf_w, g->rf_h);
     }
     cli_json_printf(b, "]");
-    free(best);
+    free(own);
+}
+
+/* , "streamed": {...} of a streamed run; nothing otherwise */
+static void json_streamed(cli_json *b, const rj_input *x)
+{
+    const fcn_region *r = x->cells;
+    if (r)
+        cli_json_printf(b, ",\n \"streamed\": {\"cells\": [%d, %d, %d, %d], "
+                        "\"level\": %d, \"blocks\": %d}", r->row, r->col,
+                        r->height, r->width, x->level, x->blocks);
 }
 
 void rj_input_json(cli_json *b, const rj_input *x)
@@ -135,6 +151,7 @@ void rj_input_json(cli_json *b, const rj_input *x)
     json_key_str(b, "out", x->out);
     cli_json_printf(b, ", ");
     json_key_str(b, "heatmap", x->heatmap);
+    json_streamed(b, x);
     cli_json_printf(b, "}");
 }
 
@@ -182,6 +199,7 @@ static void sidecar_json(cli_json *b, const char *npy_path,
     cli_json_printf(b, ", \"input_size\": [%d, %d, %d],\n \"preprocessing\": ",
                     x->c, x->h, x->w);
     json_preprocessing(b, x);
+    json_streamed(b, x);
     cli_json_printf(b, "}\n");
 }
 
@@ -228,14 +246,30 @@ int rj_npy_stream(FILE *f, const fcn_scores *sc)
 
 int rj_print_top_classes(const fcn_model *m, const fcn_scores *sc)
 {
-    const fcn_geometry *g = &sc->geom;
-    char b1[32];
     rj_rank *best = rj_best_cells(sc);
     if (!best)
         return 1;
+    rj_print_ranks(m, &sc->geom, sc->classes, best);
+    free(best);
+    return 0;
+}
+
+void rj_print_geometry(const fcn_geometry *g)
+{
+    printf("geometry cell (i,j) sees input rows %d*i%+d .. +%d, columns "
+           "%d*j%+d .. +%d (stride %dx%d, receptive field %dx%d, offset "
+           "%d,%d)\n", g->stride_h, g->offset_h, g->rf_h, g->stride_w,
+           g->offset_w, g->rf_w, g->stride_h, g->stride_w, g->rf_h, g->rf_w,
+           g->offset_h, g->offset_w);
+}
+
+void rj_print_ranks(const fcn_model *m, const fcn_geometry *g, int classes,
+                    const rj_rank *best)
+{
+    char b1[32];
     printf("top classes over the map (best cell, its window x,y,w,h in "
            "pixels):\n");
-    for (int k = 0, shown = 0; k < sc->classes && shown < TOP_CLASSES; k++) {
+    for (int k = 0, shown = 0; k < classes && shown < TOP_CLASSES; k++) {
         if (rj_is_background(m, best[k].cls))
             continue;
         shown++;
@@ -244,8 +278,6 @@ int rj_print_top_classes(const fcn_model *m, const fcn_scores *sc)
                best[k].y, best[k].x, best[k].x * g->stride_w + g->offset_w,
                best[k].y * g->stride_h + g->offset_h, g->rf_w, g->rf_h);
     }
-    free(best);
-    return 0;
 }
 
 int rj_print_top_per_cell(const fcn_model *m, const fcn_scores *sc, int top)

@@ -20,11 +20,19 @@ typedef struct rj_rank {
 ** free() it). */
 rj_rank *rj_best_cells(const fcn_scores *sc);
 int rj_is_background(const fcn_model *m, int c);
+/* Best first (ties: the lower class first). */
+void rj_rank_sort(rj_rank *r, int n);
 
 /* The text summary's tables on stdout: the five best classes over the
 ** map (background left out) with their best cell and its window; the top
 ** k classes of every cell. 1 on out of memory. */
 int rj_print_top_classes(const fcn_model *m, const fcn_scores *sc);
+/* The summary's "geometry" line. */
+void rj_print_geometry(const fcn_geometry *g);
+/* The first table from best cells already ranked (best[classes]), cells
+** placed with g. */
+void rj_print_ranks(const fcn_model *m, const fcn_geometry *g, int classes,
+                    const rj_rank *best);
 int rj_print_top_per_cell(const fcn_model *m, const fcn_scores *sc, int top);
 
 /* One input's run, as the JSON and the sidecar describe it. */
@@ -39,6 +47,13 @@ typedef struct rj_input {
     int tiles, threads;
     double t_load, t_decode, t_plan, t_run;  /* seconds */
     const char *out, *heatmap; /* files written (NULL: none; "-": stdout) */
+    /* streamed (run_stream.h): the region of the map (NULL: not streamed;
+    ** sc->data is then NULL), its blocks, the pyramid level, and the best
+    ** cells found block by block, ranked */
+    const fcn_region *cells;
+    int blocks, level;
+    const rj_rank *best;
+    int georef;                /* --out FILE.tif written as a GeoTIFF */
 } rj_input;
 
 /* The JSON object of one input into b. */

@@ -7,6 +7,7 @@
 
 #include "core/model.h"
 #include "util/err.h"
+#include "util/mem.h"
 
 #define MAX_OUTPUT_FLOATS ((int64_t)1 << 34)
 /* A map may exceed its input's by 4x + 1 Mpx (docs/model-format.md): a
@@ -199,7 +200,7 @@ fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
                            n->label, msg);
         int64_t e = (int64_t)shapes[n->out].c * shapes[n->out].h *
                     shapes[n->out].w;
-        if (check_size && e > MAX_OUTPUT_FLOATS)
+        if (check_size == 1 && e > MAX_OUTPUT_FLOATS)
             return err_set(FCN_ERR_NOMEM, "layer '%s' (%s): output of %lld "
                            "floats is too large", n->name, n->label,
                            (long long)e);
@@ -216,16 +217,35 @@ fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
     return FCN_OK;
 }
 
-fcn_status graph_infer_size(const fcn_model *m, int h, int w, shape *shapes)
+static fcn_status infer_size(const fcn_model *m, int h, int w, shape *shapes,
+                             int check_size)
 {
     if (h < 1 || w < 1 || h > MEM_MAX_DIM || w > MEM_MAX_DIM)
         return err_set(FCN_ERR_ARG, "input size %dx%d is impossible", w, h);
     fcn_status st = graph_infer(m->nodes, m->n_nodes,
-                                (shape){m->in_c, h, w}, shapes, 1);
+                                (shape){m->in_c, h, w}, shapes, check_size);
     if (st == FCN_ERR_SHAPE && (h < m->min_h || w < m->min_w))
         return err_wrap(st, "input %dx%d is smaller than the network needs "
                         "(at least %dx%d, width x height): ", w, h, m->min_w,
                         m->min_h);
+    return st;
+}
+
+/* No cap on a tensor's floats here: a region session holds its region's
+** alone (a whole-image session checks graph_check_tensors first); the
+** dimensions (at most MEM_MAX_DIM) keep every product within 64 bits. */
+fcn_status graph_infer_size(const fcn_model *m, int h, int w, shape *shapes)
+{
+    return infer_size(m, h, w, shapes, 2);
+}
+
+fcn_status graph_check_tensors(const fcn_model *m, int h, int w)
+{
+    shape *shapes = mem_alloc(sizeof(shape) * (size_t)m->n_tensors);
+    if (!shapes)
+        return err_set(FCN_ERR_NOMEM, "out of memory");
+    const fcn_status st = infer_size(m, h, w, shapes, 1);
+    mem_free(shapes);
     return st;
 }
 

@@ -19,6 +19,7 @@
 #include "core/model.h"
 #include "kernels/blas.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "util/err.h"
 
 #define SUMMARY_LINE 200
@@ -146,6 +147,26 @@ done:
     return st;
 }
 
+/* Whether the options' precision can run here. */
+static fcn_status check_precision(const fcn_options *opt)
+{
+    if (!opt || opt->precision == FCN_PRECISION_FP32)
+        return FCN_OK;
+    if (opt->precision != FCN_PRECISION_BF16)
+        return err_set(FCN_ERR_ARG, "fcn_options.precision: unknown value %d",
+                       (int)opt->precision);
+    const gemm_isa *isa = gemm_isa_get();
+    if (!gemm_bf16_supported())
+        return err_set(FCN_ERR_UNSUPPORTED, "precision bf16 needs a CPU "
+                       "with AVX512_BF16; this one has none (use fp32)");
+    if (opt->gemm == FCN_GEMM_BLAS || !isa || strcmp(isa->id, "avx512"))
+        return err_set(FCN_ERR_UNSUPPORTED, "precision bf16 needs fcn's "
+                       "AVX-512 kernel, not %s (FCN_ISA, gemm option)",
+                       opt->gemm == FCN_GEMM_BLAS || !isa ? "OpenBLAS"
+                                                          : isa->id);
+    return FCN_OK;
+}
+
 /* Parse and convert the file in buf; the model takes buf over (weights
 ** that need no change are used in place), also on failure. */
 static fcn_status load_buffer(void *buf, size_t size, int mapped,
@@ -155,6 +176,11 @@ static fcn_status load_buffer(void *buf, size_t size, int mapped,
         free_file(buf, size, mapped);
         return err_set(FCN_ERR_ARG, "fcn_options.max_pixels is negative "
                        "(%lld)", (long long)opt->max_pixels);
+    }
+    fcn_status pst = check_precision(opt);
+    if (pst) {
+        free_file(buf, size, mapped);
+        return pst;
     }
     fcn_model *m = mem_calloc(1, sizeof *m);
     if (!m) {

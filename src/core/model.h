@@ -47,14 +47,20 @@ fcn_status graph_nodes(const rd_model *rd, const char *input_name,
 /* Node n from layer record L (its op, name, param through the op's parse,
 ** checked for unknown attributes), but for its inputs and output. */
 fcn_status node_parse(const layer *L, node *n, arena *ar);
-/* Shapes of every tensor for an input shape; with check_size, outputs of
-** over 2^34 floats fail too, and maps over 4x the input's + 2^20 pixels.
+/* Shapes of every tensor for an input shape; with check_size, maps over
+** 4x the input's + 2^20 pixels fail too, and (check_size 1, not 2) outputs
+** of over 2^34 floats.
 ** Messages name the node and the sizes. */
 fcn_status graph_infer(const node *nodes, int n_nodes, shape input,
                        shape *shapes, int check_size);
-/* The same for the converted model and an input of h x w, with a message
-** saying the smallest input where that is why it fails. */
+/* The same for the converted model and an input of h x w (check_size 2:
+** the planner's, which a region session's tensors pass however large the
+** image), with a message saying the smallest input where that is why it
+** fails. */
 fcn_status graph_infer_size(const fcn_model *m, int h, int w, shape *shapes);
+/* Whether a whole-image session of h x w may be planned: every tensor
+** within 2^34 floats too (check_size 1). */
+fcn_status graph_check_tensors(const fcn_model *m, int h, int w);
 /* Free what node n owns (its op's release). */
 void node_release(node *n);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/session.h"
+#include "fcn_stream.h"
 #include "kernels/blas.h"
 #include "util/err.h"
 
@@ -69,6 +70,9 @@ static fcn_status plan_cells(const fcn_model *m, int height, int width,
     s->seconds = mem_calloc((size_t)m->n_nodes, sizeof(double));
     fcn_status st = s->seconds ? FCN_OK
                                : err_set(FCN_ERR_NOMEM, "out of memory");
+    if (!st && !cells)  /* the whole image's tensors, as a whole plan may
+                           hold them */
+        st = graph_check_tensors(m, height, width);
     if (!st)
         st = plan_make(m, height, width, o.threads,
                        o.mem_limit ? o.mem_limit : DEFAULT_MEM_LIMIT, o.tile,
@@ -225,6 +229,8 @@ typedef struct run_ctx {
     fcn_session *s;
     const void *src;  /* the float input, or the fcn_image */
     int image;
+    int oy, ox;       /* the image's first row and column: 0, or the input
+                         window's (fcn_session_run_window) */
 } run_ctx;
 
 /* Tensor t's buffer in the current band and strip: rows [r->y0, r->y0 +
@@ -286,7 +292,8 @@ static int strip_begin(const run_ctx *c, const plan_col *band,
     int64_t a, b;
     par_range(pr, r->y0 + r->h - r->from, &a, &b);
     if (b > a)
-        img_preprocess(&s->m->prep, c->src, r->from + (int)a, v.x0,
+        img_preprocess(&s->m->prep, c->src, r->from + (int)a - c->oy,
+                       v.x0 - c->ox,
                        (int)(b - a), v.w,
                        v.p + ((int64_t)(r->from - r->y0) + a) * v.w, v.ps);
     return 1;
@@ -362,7 +369,7 @@ static void run_team(void *ctx, par *pr)
 }
 
 static fcn_status run(fcn_session *s, const void *src, int image,
-                      fcn_scores *out)
+                      int window, fcn_scores *out)
 {
     /* where the team's threads cannot be created, libgomp exits; where
     ** OpenBLAS cannot take its buffer per calling thread, it retries
@@ -377,7 +384,8 @@ static fcn_status run(fcn_session *s, const void *src, int image,
     if (st)
         return st;
     memset(s->seconds, 0, sizeof(double) * s->m->n_nodes);
-    run_ctx c = {s, src, image};
+    run_ctx c = {s, src, image, window ? s->p.in_y0 : 0,
+                 window ? s->p.in_x0 : 0};
     par_run(s->threads, run_team, &c);
     if (s->m->blas)
         blas_leave(s->threads);
@@ -390,7 +398,22 @@ fcn_status fcn_session_run(fcn_session *s, const float *input, fcn_scores *out)
 {
     if (!s || !input || !s->mem)
         return err_set(FCN_ERR_ARG, "fcn_session_run: NULL argument");
-    return run(s, input, 0, out);
+    return run(s, input, 0, 0, out);
+}
+
+/* A decoded image checked against what the session reads: h x w pixels
+** of the model's channels, depth 8 or 16. */
+static fcn_status image_fits(const fcn_session *s, const fcn_image *img,
+                             int h, int w, const char *what)
+{
+    if (img->h != h || img->w != w || img->c != s->m->in_c)
+        return err_set(FCN_ERR_ARG, "image %dx%dx%d does not match the "
+                       "session's %s %dx%dx%d (WxHxC)", img->w, img->h,
+                       img->c, what, w, h, s->m->in_c);
+    if (!img_depth_ok(img))
+        return err_set(FCN_ERR_ARG, "image depth %d (expected 8 or 16)",
+                       img->depth);
+    return FCN_OK;
 }
 
 fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
@@ -398,12 +421,16 @@ fcn_status fcn_session_run_image(fcn_session *s, const fcn_image *img,
 {
     if (!s || !img || !img->pixels || !s->mem)
         return err_set(FCN_ERR_ARG, "fcn_session_run_image: NULL argument");
-    if (img->h != s->h || img->w != s->w || img->c != s->m->in_c)
-        return err_set(FCN_ERR_ARG, "image %dx%dx%d does not match the "
-                       "session's %dx%dx%d (WxHxC)", img->w, img->h, img->c,
-                       s->w, s->h, s->m->in_c);
-    if (!img_depth_ok(img))
-        return err_set(FCN_ERR_ARG, "image depth %d (expected 8 or 16)",
-                       img->depth);
-    return run(s, img, 1, out);
+    fcn_status st = image_fits(s, img, s->h, s->w, "input");
+    return st ? st : run(s, img, 1, 0, out);
+}
+
+fcn_status fcn_session_run_window(fcn_session *s, const fcn_image *window,
+                                  fcn_scores *out)
+{
+    if (!s || !window || !window->pixels || !s->mem)
+        return err_set(FCN_ERR_ARG, "fcn_session_run_window: NULL argument");
+    fcn_status st = image_fits(s, window, s->p.in_h, s->p.in_w,
+                               "input window");
+    return st ? st : run(s, window, 1, 1, out);
 }

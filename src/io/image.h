@@ -62,6 +62,21 @@ fcn_status img_vips_decode(const char *path, int channels, int out_h,
                            int out_w, int64_t max_pixels, fcn_image *out,
                            int *use_stb);
 
+/* Windows of a file through libvips (fcn_source): the header read, the
+** file open for random access. *out NULL (and FCN_OK) where libvips is
+** not there or does not read this format by windows (only TIFF, OpenSlide
+** and .v files are): the whole-image decode is then the way. level > 0:
+** TIFF's page or OpenSlide's level, FCN_ERR_ARG for other formats. *h, *w:
+** the size after the EXIF orientation. */
+typedef struct img_vsrc img_vsrc;
+fcn_status img_vips_open(const char *path, int channels, int level,
+                         img_vsrc **out, int *h, int *w);
+/* Rows [y0, y0+h), columns [x0, x0+w) of the shown image (within it; at
+** most max_pixels) into a new image from mem_alloc. */
+fcn_status img_vips_read(img_vsrc *s, int y0, int x0, int h, int w,
+                         int64_t max_pixels, fcn_image *out);
+void img_vips_close(img_vsrc *s);  /* accepts NULL */
+
 /* What a decoder gives: the bands of a pixel, in order. */
 typedef enum img_bands {
     IMG_BANDS_GRAY, IMG_BANDS_GRAY_ALPHA, IMG_BANDS_RGB, IMG_BANDS_RGBA,

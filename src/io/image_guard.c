@@ -9,7 +9,8 @@
 ** byte of 16-bit samples. The marker walk below follows stb's own: any
 ** bytes up to an FF, fill FFs, then the marker; entropy-coded data after
 ** SOS runs to the first FF followed by neither 00 (a stuffed byte), FF nor
-** a restart marker. A PNG whose first IDAT is empty makes stb 2.27 offset a
+** a restart marker. A scan that would decode with a Huffman table not yet
+** defined is refused too (stb 2.27 reads the table's uninitialised limits). A PNG whose first IDAT is empty makes stb 2.27 offset a
 ** null pointer: it is refused.
 */
 #include <stdio.h>
@@ -57,7 +58,8 @@ static int skip(FILE *f, long n)
 
 /* The tables of a DHT segment of L bytes after its length. Past the end
 ** of the file stb reads zeros: the counts read before it still count. */
-static fcn_status jpeg_dht(FILE *f, const char *path, long L)
+static fcn_status jpeg_dht(FILE *f, const char *path, long L,
+                           unsigned *defined)
 {
     while (L > 0) {
         if (L < 17)
@@ -76,6 +78,7 @@ static fcn_status jpeg_dht(FILE *f, const char *path, long L)
         if (n > 256)
             return err_set(FCN_ERR_FORMAT, "%s: JPEG: Huffman table with %d "
                            "codes (at most 256)", path, n);
+        *defined |= 1u << ((q >> 4) * 4 + (q & 15));
         if (k == EOF)
             return FCN_OK;
         L -= 17;
@@ -89,10 +92,41 @@ static fcn_status jpeg_dht(FILE *f, const char *path, long L)
     return FCN_OK;
 }
 
+/* A scan header (SOS, L bytes after its length): every Huffman table its
+** components will be decoded with must have been defined before it, since
+** stb 2.27 decodes with an undefined table's uninitialised limits (and
+** indexes its arrays with what they give). A DC table is used by a first
+** DC scan (Ss 0, Ah 0), an AC table by any scan with Se > 0. */
+static fcn_status jpeg_sos(FILE *f, const char *path, long L,
+                           unsigned defined)
+{
+    unsigned char h[12];
+    const long n = L < (long)sizeof h ? L : (long)sizeof h;
+    if (n < 1 || (long)fread(h, 1, (size_t)n, f) != n)
+        return FCN_OK;
+    const int ns = h[0];
+    if (ns < 1 || ns > 4 || n < 1 + 2 * ns + 3)
+        return skip(f, L - n), FCN_OK; /* stb refuses it */
+    const int ss = h[1 + 2 * ns], se = h[2 + 2 * ns], ah = h[3 + 2 * ns] >> 4;
+    for (int i = 0; i < ns; i++) {
+        const int td = h[2 + 2 * i] >> 4, ta = h[2 + 2 * i] & 15;
+        const int dc = ss == 0 && ah == 0 && td < 4 &&
+                       !(defined >> td & 1);
+        const int ac = se > 0 && ta < 4 && !(defined >> (4 + ta) & 1);
+        if (dc || ac)
+            return err_set(FCN_ERR_FORMAT, "%s: JPEG: a scan uses the %s "
+                           "Huffman table %d, which is not defined", path,
+                           dc ? "DC" : "AC", dc ? td : ta);
+    }
+    skip(f, L - n);
+    return FCN_OK;
+}
+
 /* Every segment of a JPEG, f just past its SOI. Where stb would stop (the
 ** end of the file, EOI, a length under 2) the walk stops too. */
 static fcn_status jpeg_walk(FILE *f, const char *path)
 {
+    unsigned defined = 0; /* bit class * 4 + id: the tables seen so far */
     int m = jpeg_marker(f);
     for (;;) {
         if (m == EOF || m == 0xD9 || m == 0x00)
@@ -107,8 +141,9 @@ static fcn_status jpeg_walk(FILE *f, const char *path)
         const long L = (long)(hi << 8 | lo) - 2;
         if (L < 0)
             return FCN_OK;
-        if (m == 0xC4) {
-            fcn_status st = jpeg_dht(f, path, L);
+        if (m == 0xC4 || m == 0xDA) {
+            fcn_status st = m == 0xC4 ? jpeg_dht(f, path, L, &defined)
+                                      : jpeg_sos(f, path, L, defined);
             if (st)
                 return st;
         } else if (!skip(f, L)) {

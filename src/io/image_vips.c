@@ -256,33 +256,38 @@ static fcn_status vips_layout(VipsImage *im, const char *path,
     return FCN_OK;
 }
 
-/* Where pixel (x, y) of a w x h file goes in the image its EXIF
-** orientation o shows (the rotated size for o >= 5 is h x w). */
-static size_t oriented(int o, int x, int y, int w, int h)
+/* Where pixel (x, y) of a w x h file shows in the image its EXIF
+** orientation o gives (*dx, *dy; the rotated size for o >= 5 is h x w). */
+static void oriented_xy(int o, int x, int y, int w, int h, int *dx, int *dy)
 {
-    int dx = x, dy = y, dw = w;
+    *dx = x, *dy = y;
     switch (o) {
-    case 2: dx = w - 1 - x; break;
-    case 3: dx = w - 1 - x; dy = h - 1 - y; break;
-    case 4: dy = h - 1 - y; break;
-    case 5: dx = y; dy = x; dw = h; break;
-    case 6: dx = h - 1 - y; dy = x; dw = h; break;
-    case 7: dx = h - 1 - y; dy = w - 1 - x; dw = h; break;
-    case 8: dx = y; dy = w - 1 - x; dw = h; break;
+    case 2: *dx = w - 1 - x; break;
+    case 3: *dx = w - 1 - x; *dy = h - 1 - y; break;
+    case 4: *dy = h - 1 - y; break;
+    case 5: *dx = y; *dy = x; break;
+    case 6: *dx = h - 1 - y; *dy = x; break;
+    case 7: *dx = h - 1 - y; *dy = w - 1 - x; break;
+    case 8: *dx = y; *dy = w - 1 - x; break;
     default: break;
     }
-    return (size_t)dy * dw + dx;
 }
 
-/* The rows of im, read in order (the file is open for sequential access)
-** a strip at a time, converted, and put where orientation o shows them in
-** px (channels samples of depth bits a pixel). */
+/* The orientation that undoes o (6 and 8 undo each other; the others
+** undo themselves). */
+static int orientation_inverse(int o) { return o == 6 ? 8 : o == 8 ? 6 : o; }
+
+/* The rectangle r of a file of fw x fh pixels, converted, put where
+** orientation o shows it in px: the shown window whose top-left is (wx,
+** wy), ww pixels wide (channels samples of depth bits a pixel). The rows
+** are read in order, a strip at a time. */
 static fcn_status vips_pull(VipsImage *im, const char *path, img_bands b,
-                            int depth, int channels, int o,
-                            unsigned char *px)
+                            int depth, int channels, int o, VipsRect r,
+                            int wx, int wy, int ww, unsigned char *px)
 {
-    const int w = im->Xsize, h = im->Ysize, strip = 64;
-    const size_t pel = (size_t)channels * (depth / 8), row = w * pel;
+    const int fw = im->Xsize, fh = im->Ysize, strip = 64;
+    const size_t pel = (size_t)channels * (depth / 8),
+                 row = (size_t)r.width * pel;
     unsigned char *tmp = NULL;
     if (o > 1 && !(tmp = mem_alloc(row)))
         return err_set(FCN_ERR_NOMEM, "%s: out of memory for a row", path);
@@ -290,21 +295,28 @@ static fcn_status vips_pull(VipsImage *im, const char *path, img_bands b,
     fcn_status st = FCN_OK;
     if (!reg)
         st = vips_fail(FCN_ERR_NOMEM, path, "cannot read the pixels");
-    for (int y = 0; y < h && !st; y += strip) {
-        VipsRect r = {0, y, w, h - y < strip ? h - y : strip};
-        if (V.region_prepare(reg, &r)) {
+    for (int y = 0; y < r.height && !st; y += strip) {
+        VipsRect s = {r.left, r.top + y, r.width,
+                      r.height - y < strip ? r.height - y : strip};
+        if (V.region_prepare(reg, &s)) {
             st = vips_fail(FCN_ERR_FORMAT, path, "cannot decode image");
             break;
         }
-        for (int i = 0; i < r.height; i++) {
-            const int sy = y + i;
-            unsigned char *d = tmp ? tmp : px + (size_t)sy * row;
-            /* the region spans whole rows: row sy at (sy - top) * bpl */
-            img_px_convert(reg->data + (size_t)i * VIPS_REGION_LSKIP(reg), b,
-                           depth, (size_t)w, channels, d);
-            for (int x = 0; tmp && x < w; x++)
-                memcpy(px + oriented(o, x, sy, w, h) * pel, tmp + x * pel,
-                       pel);
+        for (int i = 0; i < s.height; i++) {
+            const int sy = s.top + i;
+            unsigned char *d = tmp ? tmp : px + (size_t)(y + i) * row;
+            /* VIPS_REGION_ADDR, without its call into libvips */
+            img_px_convert(reg->data + (size_t)(sy - reg->valid.top) *
+                               VIPS_REGION_LSKIP(reg) +
+                               (size_t)(s.left - reg->valid.left) *
+                                   img_bands_count(b) * (depth / 8),
+                           b, depth, (size_t)r.width, channels, d);
+            for (int x = 0; tmp && x < r.width; x++) {
+                int dx, dy;
+                oriented_xy(o, r.left + x, sy, fw, fh, &dx, &dy);
+                memcpy(px + ((size_t)(dy - wy) * ww + (dx - wx)) * pel,
+                       tmp + x * pel, pel);
+            }
         }
     }
     if (reg)
@@ -356,6 +368,23 @@ static int vips_trusted_loader(const char *path)
     return ok;
 }
 
+/* The channels asked checked, and the first bytes of path (up to 30, *n
+** of them): the same message as stb's path for a file that cannot be
+** opened. */
+static fcn_status vips_file_head(const char *path, int channels,
+                                 unsigned char *head, size_t *n)
+{
+    if (channels != 1 && channels != 3)
+        return err_set(FCN_ERR_UNSUPPORTED, "%s: %d channels asked of an "
+                       "image (libvips: 1 or 3)", path, channels);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(FCN_ERR_IO, "%s: %s", path, strerror(errno));
+    *n = fread(head, 1, 30, f);
+    fclose(f);
+    return FCN_OK;
+}
+
 /* PNG, PNM and BMP: what stb reads exactly as libvips does
 ** (tests/test_images.c), by their first bytes. */
 static int stb_same(const unsigned char *b, size_t n)
@@ -371,18 +400,12 @@ fcn_status img_vips_decode(const char *path, int channels, int out_h,
 {
     memset(out, 0, sizeof *out);
     *use_stb = 0;
-    if (channels != 1 && channels != 3)
-        return err_set(FCN_ERR_UNSUPPORTED, "%s: %d channels asked of an "
-                       "image (libvips: 1 or 3)", path, channels);
-    /* the same message as stb's path for a file that cannot be opened */
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(FCN_ERR_IO, "%s: %s", path, strerror(errno));
     unsigned char head[30];
-    const size_t nh = fread(head, 1, sizeof head, f);
-    fclose(f);
+    size_t nh = 0;
+    fcn_status st = vips_file_head(path, channels, head, &nh);
+    if (st)
+        return st;
     int ww, wh;
-    fcn_status st;
     if (webp_canvas(head, nh, &ww, &wh) &&
         (st = img_check_pixels("image", path, ww, wh, max_pixels)))
         return st;
@@ -424,7 +447,8 @@ fcn_status img_vips_decode(const char *path, int channels, int out_h,
         st = err_set(FCN_ERR_NOMEM, "%s: out of memory decoding a %dx%d "
                      "image", path, w, h);
     if (!st)
-        st = vips_pull(im, path, b, depth, channels, o, px);
+        st = vips_pull(im, path, b, depth, channels, o,
+                       (VipsRect){0, 0, im->Xsize, im->Ysize}, 0, 0, w, px);
     V.unref(im);
     if (st) {
         mem_free(px);
@@ -433,5 +457,148 @@ fcn_status img_vips_decode(const char *path, int channels, int out_h,
     *out = (fcn_image){px, w, h, channels, depth};
     return FCN_OK;
 }
+
+#endif
+
+/* ---- windows of a file (fcn_source, include/fcn_stream.h) ---- */
+
+#ifdef FCN_HAVE_VIPS
+
+struct img_vsrc {
+    VipsImage *im;
+    img_bands b;
+    int depth, channels, o;  /* o: the EXIF orientation */
+    int h, w;                /* as shown (after the orientation) */
+    char path[];
+};
+
+/* The loaders that read a window without the rest of the file, and which
+** of them has levels (the option naming them), by libvips' loader name. */
+static int vips_windowed(const char *name, const char **level_opt)
+{
+    *level_opt = NULL;
+    if (!name)
+        return 0;
+    if (strstr(name, "LoadTiff"))
+        *level_opt = "page";
+    else if (strstr(name, "LoadOpenslide"))
+        *level_opt = "level";
+    return *level_opt || strstr(name, "LoadVips") != NULL;
+}
+
+fcn_status img_vips_open(const char *path, int channels, int level,
+                         img_vsrc **out, int *h, int *w)
+{
+    *out = NULL;
+    unsigned char head[30];
+    size_t nh = 0;
+    fcn_status st = vips_file_head(path, channels, head, &nh);
+    if (st)
+        return st;
+    pthread_once(&vips_once, vips_start);
+    if (vips_st || !vips_trusted_loader(path))
+        return FCN_OK;  /* the whole-image decode says what it can */
+    const char *lopt, *name = V.find_load(path);
+    V.error_clear();
+    if (!vips_windowed(name, &lopt))
+        return FCN_OK;
+    if (level > 0 && !lopt)
+        return err_set(FCN_ERR_ARG, "%s: level %d asked of a file without "
+                       "levels", path, level);
+    VipsImage *im = level > 0
+        ? V.new_from_file(path, "access", VIPS_ACCESS_RANDOM, "fail_on",
+                          VIPS_FAIL_ON_ERROR, lopt, level, NULL)
+        : V.new_from_file(path, "access", VIPS_ACCESS_RANDOM, "fail_on",
+                          VIPS_FAIL_ON_ERROR, NULL);
+    if (!im)
+        return vips_fail(level > 0 ? FCN_ERR_ARG : FCN_ERR_FORMAT, path,
+                         level > 0 ? "no such level" : "not a readable image");
+    img_vsrc *s = mem_alloc(sizeof *s + strlen(path) + 1);
+    if (!s) {
+        V.unref(im);
+        return err_set(FCN_ERR_NOMEM, "%s: out of memory", path);
+    }
+    strcpy(s->path, path);
+    s->im = im;
+    s->channels = channels;
+    s->o = V.get_orientation(im);
+    s->o = s->o >= 1 && s->o <= 8 ? s->o : 1;
+    s->w = s->o >= 5 ? im->Ysize : im->Xsize;
+    s->h = s->o >= 5 ? im->Xsize : im->Ysize;
+    st = s->w < 1 || s->h < 1
+        ? err_set(FCN_ERR_FORMAT, "%s: image size %dx%d", path, s->w, s->h)
+        : vips_layout(im, path, &s->b, &s->depth);
+    if (st) {
+        img_vips_close(s);
+        return st;
+    }
+    *out = s;
+    *h = s->h;
+    *w = s->w;
+    return FCN_OK;
+}
+
+fcn_status img_vips_read(img_vsrc *s, int y0, int x0, int h, int w,
+                         int64_t max_pixels, fcn_image *out)
+{
+    memset(out, 0, sizeof *out);
+    if (h < 1 || w < 1 || y0 < 0 || x0 < 0 || y0 > s->h - h ||
+        x0 > s->w - w)
+        return err_set(FCN_ERR_ARG, "%s: window %dx%d at %d,%d is outside "
+                       "the %dx%d image", s->path, w, h, x0, y0, s->w, s->h);
+    fcn_status st = img_check_pixels("window", s->path, w, h, max_pixels);
+    if (st)
+        return st;
+    /* the file's rectangle: the shown corners taken back through the
+    ** orientation (flips and transposes keep rectangles) */
+    const int inv = orientation_inverse(s->o);
+    int ax, ay, bx, by;
+    oriented_xy(inv, x0, y0, s->w, s->h, &ax, &ay);
+    oriented_xy(inv, x0 + w - 1, y0 + h - 1, s->w, s->h, &bx, &by);
+    const VipsRect r = {ax < bx ? ax : bx, ay < by ? ay : by,
+                        (ax < bx ? bx - ax : ax - bx) + 1,
+                        (ay < by ? by - ay : ay - by) + 1};
+    unsigned char *px = mem_alloc((size_t)w * h * s->channels *
+                                  (s->depth / 8));
+    if (!px)
+        return err_set(FCN_ERR_NOMEM, "%s: out of memory for a %dx%d "
+                       "window", s->path, w, h);
+    st = vips_pull(s->im, s->path, s->b, s->depth, s->channels, s->o, r, x0,
+                   y0, w, px);
+    if (st) {
+        mem_free(px);
+        return st;
+    }
+    *out = (fcn_image){px, w, h, s->channels, s->depth};
+    return FCN_OK;
+}
+
+void img_vips_close(img_vsrc *s)
+{
+    if (!s)
+        return;
+    V.unref(s->im);
+    mem_free(s);
+}
+
+#else
+
+fcn_status img_vips_open(const char *path, int channels, int level,
+                         img_vsrc **out, int *h, int *w)
+{
+    (void)path, (void)channels, (void)level, (void)h, (void)w;
+    *out = NULL;
+    return FCN_OK;
+}
+
+fcn_status img_vips_read(img_vsrc *s, int y0, int x0, int h, int w,
+                         int64_t max_pixels, fcn_image *out)
+{
+    (void)s, (void)y0, (void)x0, (void)h, (void)w, (void)max_pixels;
+    memset(out, 0, sizeof *out);
+    return err_set(FCN_ERR_UNSUPPORTED, "built without libvips");
+}
+
+void img_vips_close(img_vsrc *s) { (void)s; }
 
 #endif

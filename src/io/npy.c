@@ -6,11 +6,13 @@
 ** left behind.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fcn_stream.h"
 #include "io/image.h"
 #include "io/outfile.h"
 #include "util/err.h"
@@ -312,44 +314,160 @@ fcn_status fcn_npy_read(const char *path, fcn_tensor *out)
     return FCN_OK;
 }
 
+/* The .npy header of a float32 array of the given shape (version 1.0,
+** padded to 64 bytes): its length, at most 256 + 64 bytes into b. */
+static size_t npy_header_make(int ndim, const int64_t *shape,
+                              unsigned char b[320])
+{
+    char dims[160] = "";
+    size_t len = 0;
+    for (int i = 0; i < ndim; i++)
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "%lld,",
+                                (long long)shape[i]);
+    if (ndim > 1)
+        dims[len - 1] = 0;  /* (a,b,c) ; a 1-d shape keeps "(a,)" */
+    char hdr[256];
+    const int hl = snprintf(hdr, sizeof hdr, "{'descr': '<f4', "
+                            "'fortran_order': False, 'shape': (%s), }", dims);
+    const int pad = (64 - (10 + hl + 1) % 64) % 64;
+    const unsigned hlen = (unsigned)(hl + pad + 1);
+    const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                   (unsigned char)(hlen & 0xff),
+                                   (unsigned char)(hlen >> 8)};
+    memcpy(b, pre, 10);
+    memcpy(b + 10, hdr, (size_t)hl);
+    memset(b + 10 + hl, ' ', (size_t)pad);
+    b[10 + hl + pad] = '\n';
+    return 10 + (size_t)hlen;
+}
+
 fcn_status fcn_npy_write(const char *path, const float *data, int ndim,
                          const int *shape)
 {
     if (!path || !data || ndim < 1 || ndim > 4 || !shape)
         return err_set(FCN_ERR_ARG, "fcn_npy_write: bad argument");
-    char dims[128] = "";
-    size_t n = 1, len = 0;
+    int64_t d[4];
+    size_t n = 1;
     for (int i = 0; i < ndim; i++) {
         if (shape[i] < 0)
             return err_set(FCN_ERR_ARG, "fcn_npy_write: negative shape");
-        len += (size_t)snprintf(dims + len, sizeof dims - len, "%d,%s",
-                                shape[i], ndim > 1 && i == ndim - 1 ? "" : "");
+        d[i] = shape[i];
         n *= (size_t)shape[i];
     }
-    if (ndim > 1)
-        dims[len - 1] = 0;  /* (a,b,c) ; a 1-d shape keeps "(a,)" */
-    char hdr[256];
-    int hl = snprintf(hdr, sizeof hdr,
-                      "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
-                      dims);
-    int total = 10 + hl + 1;
-    int pad = (64 - total % 64) % 64;
+    unsigned char hdr[320];
+    const size_t hl = npy_header_make(ndim, d, hdr);
     outf *o;
     FILE *f;
     fcn_status st = outf_open(path, &o, &f);
     if (st)
         return st;
-    unsigned short hlen = (unsigned short)(hl + pad + 1);
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                             (unsigned char)(hlen & 0xff),
-                             (unsigned char)(hlen >> 8)};
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, hl, f) == (size_t)hl;
-    for (int i = 0; i < pad && ok; i++)
-        ok = fputc(' ', f) != EOF;
-    ok = ok && fputc('\n', f) != EOF && fwrite(data, sizeof(float), n, f) == n;
+    int ok = fwrite(hdr, 1, hl, f) == hl &&
+             fwrite(data, sizeof(float), n, f) == n;
     if (!ok && !ferror(f)) {
         outf_abort(o);
         return err_set(FCN_ERR_IO, "%s: write failed", path);
     }
     return outf_commit(o); /* says which write failed, if one did */
+}
+
+/* ---- the streamed map's sink (include/fcn_stream.h) ---- */
+
+typedef struct npy_sink {
+    outf *o;
+    int fd;
+    int classes, h, w;
+    off_t data;  /* where the floats start */
+    char path[];
+} npy_sink;
+
+static fcn_status npy_pwrite(const npy_sink *k, const void *p, size_t n,
+                             off_t at)
+{
+    const char *c = p;
+    while (n > 0) {
+        const ssize_t r = pwrite(k->fd, c, n, at);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return err_set(FCN_ERR_IO, "%s: %s", k->path,
+                           strerror(r < 0 ? errno : EIO));
+        c += r;
+        n -= (size_t)r;
+        at += r;
+    }
+    return FCN_OK;
+}
+
+static void npy_sink_abort(void *ud)
+{
+    npy_sink *k = ud;
+    outf_abort(k->o);
+    mem_free(k);
+}
+
+static fcn_status npy_sink_begin(void *ud, int classes, int out_h, int out_w,
+                                 const fcn_geometry *g)
+{
+    (void)g;
+    npy_sink *k = ud;
+    const int64_t d[3] = {classes, out_h, out_w};
+    unsigned char hdr[320];
+    const size_t hl = npy_header_make(3, d, hdr);
+    FILE *f;
+    fcn_status st = outf_open(k->path, &k->o, &f);
+    if (st)
+        return st;
+    k->fd = outf_fd(k->o);
+    k->classes = classes;
+    k->h = out_h;
+    k->w = out_w;
+    k->data = (off_t)hl;
+    const off_t size = (off_t)hl + (off_t)classes * out_h * out_w * 4;
+    /* the whole file laid out, so that a full disk shows now */
+    int r = posix_fallocate(k->fd, 0, size);
+    if (r == EINVAL || r == EOPNOTSUPP)
+        r = ftruncate(k->fd, size) ? errno : 0;
+    if (r)
+        return err_set(FCN_ERR_IO, "%s: %s", k->path, strerror(r));
+    return npy_pwrite(k, hdr, hl, 0);
+}
+
+static fcn_status npy_sink_put(void *ud, int row, int col, int h, int w,
+                               const float *scores)
+{
+    const npy_sink *k = ud;
+    if (row < 0 || col < 0 || h < 1 || w < 1 || row > k->h - h ||
+        col > k->w - w)
+        return err_set(FCN_ERR_ARG, "%s: block %d,%d %dx%d outside the map",
+                       k->path, row, col, h, w);
+    fcn_status st = FCN_OK;
+    for (int c = 0; c < k->classes && !st; c++)
+        for (int y = 0; y < h && !st; y++)
+            st = npy_pwrite(k, scores + ((size_t)c * h + y) * w,
+                            sizeof(float) * w,
+                            k->data + (((off_t)c * k->h + row + y) * k->w +
+                                       col) * 4);
+    return st;
+}
+
+static fcn_status npy_sink_commit(void *ud)
+{
+    npy_sink *k = ud;
+    fcn_status st = outf_commit(k->o);
+    mem_free(k);
+    return st;
+}
+
+fcn_status fcn_npy_sink_open(const char *path, fcn_map_sink *sink)
+{
+    if (!path || !sink)
+        return err_set(FCN_ERR_ARG, "fcn_npy_sink_open: NULL argument");
+    memset(sink, 0, sizeof *sink);
+    npy_sink *k = mem_calloc(1, sizeof *k + strlen(path) + 1);
+    if (!k)
+        return err_set(FCN_ERR_NOMEM, "%s: out of memory", path);
+    strcpy(k->path, path);
+    *sink = (fcn_map_sink){npy_sink_begin, npy_sink_put, npy_sink_commit,
+                           npy_sink_abort, k};
+    return FCN_OK;
 }

@@ -309,6 +309,8 @@ void outf_abort(outf *o)
     release(o);
 }
 
+int outf_fd(const outf *o) { return o->fd; }
+
 void outf_remove_all(void)
 {
     int e = errno; /* a signal handler leaves errno as it found it */

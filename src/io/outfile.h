@@ -26,6 +26,10 @@ fcn_status outf_open(const char *path, outf **o, FILE **f);
 fcn_status outf_commit(outf *o);
 /* Closes and removes the temporary; NULL is allowed. */
 void outf_abort(outf *o);
+/* The temporary's descriptor, for writers that place their bytes
+** (pwrite, ftruncate) rather than stream them; such a writer leaves the
+** stream unused. */
+int outf_fd(const outf *o);
 /* Unlinks every temporary still open; async-signal-safe. */
 void outf_remove_all(void);
 

@@ -14,6 +14,7 @@
 #define FCN_KERNELS_CONV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/act.h"
 #include "kernels/view.h"
@@ -25,6 +26,8 @@ typedef struct kconv {
     const float *weight;  /* cout x (cin/groups) x kh x kw, row-major; NULL
                              where only the packed copy is kept */
     const float *packed;  /* gemm_pack'ed, per group; NULL: OpenBLAS path */
+    const uint16_t *packed_bf16; /* gemm_bf16_pack'ed instead of packed
+                             (FCN_PRECISION_BF16), per group; else NULL */
     const float *wino;    /* Winograd weights (winograd.h); NULL: none */
     int wino_packed;      /* wino holds each position packed for gemm.c */
     const float *bias;    /* cout */
@@ -46,6 +49,8 @@ typedef struct cg_plan {
     int panels;        /* packed path: im2col into panels + gemm_panels;
                           else im2col rows + OpenBLAS */
     int mblock;        /* shared: output channels per GEMM row block */
+    int bf16;          /* panels on the bf16 kernel (gemm_bf16.h): the
+                          im2col panels converted in place */
     size_t ws_floats;  /* workspace for `threads` threads */
 } cg_plan;
 

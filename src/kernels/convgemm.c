@@ -18,6 +18,7 @@
 #include "kernels/blas.h"
 #include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 
 #define BLOCK_BYTES (512 * 1024) /* im2col block budget: half of a 1 MiB L2 */
 #define BLOCK_MIN 64
@@ -37,7 +38,8 @@ void cg_plan_make(const kconv *k, int out_h, int out_w, int threads,
     *p = (cg_plan){0};
     p->N = (int64_t)out_h * out_w;
     p->K = (int64_t)(k->cin / k->groups) * w->kh * w->kw;
-    p->panels = k->packed != NULL;
+    p->panels = k->packed != NULL || k->packed_bf16 != NULL;
+    p->bf16 = k->packed_bf16 != NULL;
     p->direct = !p->panels && w->kh == 1 && w->kw == 1 && w->sh == 1 &&
                 w->sw == 1 && !w->pt && !w->pl && !w->pb && !w->pr;
     int64_t t;
@@ -117,6 +119,14 @@ static void one_block(const cg_run *r, int t, float *col)
     const int nt = (int)(p->N - n0 < p->block ? p->N - n0 : p->block);
     for (int g = 0; g < k->groups; g++) {
         float *c = r->out + (int64_t)g * r->M * r->ldc + n0;
+        if (p->bf16) {
+            im2col_panels(r->in, g * r->cg, r->cg, &k->win, r->oy0, r->ox0,
+                          r->ow, n0, nt, K * GEMM_NR, col);
+            gemm_bf16_convert(col, (int)K, (nt + GEMM_NR - 1) / GEMM_NR);
+            gemm_bf16_panels(k->packed_bf16 + g * r->apg, r->Mp, 0, r->M, nt,
+                             (int)K, (const uint16_t *)col, c, r->ldc);
+            continue;
+        }
         if (p->panels) {
             im2col_panels(r->in, g * r->cg, r->cg, &k->win, r->oy0, r->ox0,
                           r->ow, n0, nt, K * GEMM_NR, col);
@@ -150,7 +160,13 @@ static void gemm_rows(const cg_run *r, int g, int m0, int mn, int64_t n0,
     /* one output pixel (a dense head at its trained size): GEMV streams
     ** the weights once, where GEMM first copies them into its panels
     ** (2.2-4.4x slower on VGG's fc6) */
-    if (r->p->panels && nt == 1)
+    if (r->p->bf16 && nt == 1)
+        gemv_bf16_panels(k->packed_bf16 + g * r->apg, r->Mp, m0, mn, K, b,
+                         GEMM_NR, c, r->ldc);
+    else if (r->p->bf16)
+        gemm_bf16_panels(k->packed_bf16 + g * r->apg, r->Mp, m0, mn, nt, K,
+                         (const uint16_t *)b, c, r->ldc);
+    else if (r->p->panels && nt == 1)
         gemv_panels(k->packed + g * r->apg, r->Mp, m0, mn, K, b, GEMM_NR, c,
                     r->ldc);
     else if (r->p->panels)
@@ -194,6 +210,13 @@ static void shared_blocks(const cg_run *r, float *ws, par *pr)
                 b = ws;
                 ldb = nt;
                 par_barrier(pr);
+                if (p->bf16 && nt > 1) { /* the GEMV rounds x itself */
+                    int64_t j0, j1;
+                    par_range(pr, (nt + GEMM_NR - 1) / GEMM_NR, &j0, &j1);
+                    gemm_bf16_convert(ws + j0 * K * GEMM_NR, (int)K,
+                                      (int)(j1 - j0));
+                    par_barrier(pr);
+                }
             }
             for (int mb = par_first(pr, mblocks); mb >= 0;
                  mb = par_next(pr, mblocks)) {
@@ -211,7 +234,8 @@ void cg_forward(const kconv *k, const cg_plan *p, const view *in,
     const int G = k->groups, M = k->cout / G;
     cg_run r = {k, p, in, outv->p, M, k->cin / G, gemm_packed_rows(M),
                 outv->ps, 0, outv->y0, outv->x0, outv->w, 0, NULL};
-    r.apg = (int64_t)r.Mp * p->K;
+    r.apg = p->bf16 ? gemm_bf16_packed_elems(M, (int)p->K)
+                    : (int64_t)r.Mp * p->K;
     r.direct = p->direct && in->x0 == r.ox0 && in->w == r.ow &&
                in->rs == r.ow && in->y0 <= r.oy0 &&
                in->y0 + in->h >= r.oy0 + outv->h;

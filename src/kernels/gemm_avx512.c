@@ -25,6 +25,8 @@
 #if defined(__GNUC__) && defined(__x86_64__)
 #include <immintrin.h>
 
+#include "kernels/gemm_zmm.h"
+
 #ifdef __clang__  /* clang has no GCC target pragma */
 #pragma clang attribute push( \
     __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma"))), \
@@ -40,21 +42,6 @@
     if (two_b)                                                             \
         c##r##_1 = _mm512_fmadd_ps(t, b1, c##r##_1);
 
-#define ROW_STORE(r)                                                       \
-    if ((r) < mr) {                                                        \
-        float *cr = c + (int64_t)(r) * ldc;                                \
-        if (acc) {                                                         \
-            c##r##_0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, cr),        \
-                                     c##r##_0);                            \
-            if (two_b)                                                     \
-                c##r##_1 = _mm512_add_ps(                                  \
-                    _mm512_maskz_loadu_ps(m1, cr + 16), c##r##_1);         \
-        }                                                                  \
-        _mm512_mask_storeu_ps(cr, m0, c##r##_0);                           \
-        if (two_b)                                                         \
-            _mm512_mask_storeu_ps(cr + 16, m1, c##r##_1);                  \
-    }
-
 #ifndef PF
 #define PF 384
 #endif
@@ -68,11 +55,7 @@ static inline __attribute__((always_inline)) void
 block(int kc, const float *a, int64_t as, int mr, const float *b, int64_t bs,
       float *c, int64_t ldc, int nr, int acc, const int two_a, const int two_b)
 {
-    __m512 z = _mm512_setzero_ps();
-    __m512 c0_0 = z, c0_1 = z, c1_0 = z, c1_1 = z, c2_0 = z, c2_1 = z,
-           c3_0 = z, c3_1 = z, c4_0 = z, c4_1 = z, c5_0 = z, c5_1 = z,
-           c6_0 = z, c6_1 = z, c7_0 = z, c7_1 = z, c8_0 = z, c8_1 = z,
-           c9_0 = z, c9_1 = z, c10_0 = z, c10_1 = z, c11_0 = z, c11_1 = z;
+    ZMM_ACC_DECL;
     const float *a2 = a + as;
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = z, t;
@@ -93,41 +76,14 @@ block(int kc, const float *a, int64_t as, int mr, const float *b, int64_t bs,
         a2 += GEMM_MR;
         b += GEMM_NR;
     }
-    const int n0 = nr < 16 ? nr : 16, n1 = nr - 16;
-    const __mmask16 m0 = (__mmask16)((1u << n0) - 1),
-                    m1 = (__mmask16)(n1 <= 0 ? 0 : (1u << n1) - 1);
-    ROW_STORE(0) ROW_STORE(1) ROW_STORE(2) ROW_STORE(3) ROW_STORE(4)
-    ROW_STORE(5)
-    if (two_a) {
-        ROW_STORE(6) ROW_STORE(7) ROW_STORE(8) ROW_STORE(9) ROW_STORE(10)
-        ROW_STORE(11)
-    }
+    ZMM_STORE_ALL
 }
 
 static void tile(int kc, const float *a, int mc, const float *b,
                  int64_t pstride, int nc, float *c, int64_t ldc, int acc)
 {
     const int64_t as = (int64_t)GEMM_MR * kc;
-    for (int j = 0; j < nc; j += 2 * GEMM_NR) {
-        const int nr = nc - j < 2 * GEMM_NR ? nc - j : 2 * GEMM_NR;
-        const float *bj = b + (j / GEMM_NR) * pstride;
-        for (int m = 0; m < mc; m += 2 * GEMM_MR) {
-            const int mr = mc - m < 2 * GEMM_MR ? mc - m : 2 * GEMM_MR;
-            const float *am = a + (m / GEMM_MR) * as;
-            float *cm = c + (int64_t)m * ldc + j;
-            if (mr > GEMM_MR) {
-                if (nr > GEMM_NR)
-                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 1, 1);
-                else
-                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 1, 0);
-            } else {
-                if (nr > GEMM_NR)
-                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 0, 1);
-                else
-                    block(kc, am, as, mr, bj, pstride, cm, ldc, nr, acc, 0, 0);
-            }
-        }
-    }
+    ZMM_TILE(kc, a, as, mc, b, pstride, nc, c, ldc, acc);
 }
 
 #define WTF_NAME(x) x##_avx512

@@ -9,6 +9,7 @@
 
 #include "kernels/blas.h"
 #include "kernels/gemm.h"
+#include "kernels/gemm_bf16.h"
 #include "ops/conv.h"
 #include "util/err.h"
 
@@ -219,14 +220,26 @@ static int wino_rule(const conv_param *p, int64_t blocks)
 }
 
 /* Pack the weights for gemm_panels (per group), where a GEMM variant runs
-** here; depthwise convs keep their own loop. 0 on OOM. */
-static int pack(conv_param *p, int release)
+** here, or rounded to bf16 for gemm_bf16_panels (bf16); depthwise convs
+** keep their own loop. 0 on OOM. */
+static int pack(conv_param *p, int release, int bf16)
 {
     kconv *k = &p->k;
     if (!gemm_available() || dw_applies(k))
         return 1;
     const int G = k->groups, M = k->cout / G;
     const int K = k->cin / G * k->win.kh * k->win.kw;
+    if (bf16) {
+        const int64_t per = gemm_bf16_packed_elems(M, K);
+        p->packed_bf16 = mem_aligned(sizeof(uint16_t) * (size_t)(per * G));
+        if (!p->packed_bf16)
+            return 0;
+        for (int g = 0; g < G; g++)
+            gemm_bf16_pack(M, K, k->weight + (int64_t)g * M * K,
+                           p->packed_bf16 + g * per, release);
+        k->packed_bf16 = p->packed_bf16;
+        return 1;
+    }
     const int64_t per = gemm_packed_floats(M, K);
     p->packed = mem_aligned(sizeof(float) * (size_t)(per * G));
     if (!p->packed)
@@ -250,10 +263,11 @@ static fcn_status conv_prepare(node *n, const op_prepare *c)
             return err_set(FCN_ERR_NOMEM, "out of memory for the Winograd "
                            "weights of '%s'", n->name);
     }
-    if (packed_gemm && !pack(p, c->release && !p->weight_buf))
+    if (packed_gemm && !pack(p, c->release && !p->weight_buf,
+                             c->opt->precision == FCN_PRECISION_BF16))
         return err_set(FCN_ERR_NOMEM, "out of memory packing the weights of "
                        "'%s'", n->name);
-    if (p->packed && p->weight_buf) {
+    if ((p->packed || p->packed_bf16) && p->weight_buf) {
         /* the packed copy is all that runs reads (weights in the file
         ** mapping were released while packing): load never holds both */
         mem_free(p->weight_buf);
@@ -262,7 +276,8 @@ static fcn_status conv_prepare(node *n, const op_prepare *c)
     }
     /* the GEMM on the weights as stored, or Winograd's, runs on OpenBLAS:
     ** opened now, where a failure can still be reported */
-    if ((!p->packed && !dw_applies(k)) || (p->wino && !k->wino_packed)) {
+    if ((!p->packed && !p->packed_bf16 && !dw_applies(k)) ||
+        (p->wino && !k->wino_packed)) {
         fcn_status st = blas_load();
         if (st)
             return st;
@@ -280,9 +295,13 @@ static size_t conv_weight_bytes(const node *n)
     const conv_param *p = n->param;
     const kconv *k = &p->k;
     const int G = k->groups;
+    const int K = k->cin / G * k->win.kh * k->win.kw;
     size_t w = p->packed ? (size_t)G * (size_t)gemm_packed_floats(
-                               k->cout / G, k->cin / G * k->win.kh * k->win.kw)
-                         : (size_t)weight_count(k);
+                               k->cout / G, K)
+               : p->packed_bf16
+                   ? (size_t)G * (size_t)(gemm_bf16_packed_elems(
+                                             k->cout / G, K) + 1) / 2
+                   : (size_t)weight_count(k);
     size_t wino = !p->wino ? 0
                   : 36 * (k->wino_packed
                               ? (size_t)gemm_packed_floats(k->cout, k->cin)
@@ -392,6 +411,8 @@ static void conv_stats(const node *n, shape in, fcn_layer_stats *st)
                                            : "winograd/openblas";
     } else if (!p.cg.panels) {
         st->kernel = "gemm/openblas";
+    } else if (k->packed_bf16) {
+        st->kernel = st->gemm_n == 1 ? gemv_bf16_path : gemm_bf16_path;
     } else {
         st->kernel = st->gemm_n == 1 ? isa->gemv_path : isa->gemm_path;
     }
@@ -403,6 +424,7 @@ static void conv_release(node *n)
     mem_free(p->weight_buf);
     mem_free(p->bias_buf);
     mem_free(p->packed);
+    mem_free(p->packed_bf16);
     mem_free(p->wino);
     memset(p, 0, sizeof *p);
 }

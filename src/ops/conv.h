@@ -16,6 +16,7 @@ typedef struct conv_param {
     const float *w_file, *b_file;  /* as read, until the conversion */
     float *weight_buf;      /* owned weights, where they had to change */
     float *bias_buf, *packed, *wino;  /* owned */
+    uint16_t *packed_bf16;  /* owned (FCN_PRECISION_BF16) */
 } conv_param;
 
 typedef enum conv_path { CONV_GEMM, CONV_DEPTHWISE, CONV_WINOGRAD } conv_path;

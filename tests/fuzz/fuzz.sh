@@ -1,11 +1,14 @@
 #!/bin/sh
-# fuzz.sh HARNESS CORPUS REGRESSIONS WORKDIR SECONDS: one check of a
+# fuzz.sh HARNESS CORPUS REGRESSIONS WORKDIR SECONDS RUNS: one check of a
 # libFuzzer harness (README.md). It replays CORPUS and REGRESSIONS (every
-# file must run clean), then fuzzes for SECONDS from both, writing what it
-# finds new into WORKDIR (never into the committed folders) and a crash
-# into WORKDIR/crash-*. Passes when both runs of libFuzzer exit 0. Prints
+# file must run clean), then fuzzes from both: for SECONDS with a random
+# seed where SECONDS > 0, else RUNS inputs from seed 1 and an emptied
+# WORKDIR/corpus, so that the same binary fuzzes the same inputs on every
+# machine (what tests/run does: a failure there is reproducible). New
+# inputs go into WORKDIR (never into the committed folders), a crash into
+# WORKDIR/crash-*. Passes when both runs of libFuzzer exit 0. Prints
 # "N passed, N failed" (one check).
-exe=$1 corpus=$2 regress=$3 work=$4 seconds=$5
+exe=$1 corpus=$2 regress=$3 work=$4 seconds=$5 runs=${6:-0}
 dict=$(dirname "$(dirname "$corpus")")/$(basename "$corpus").dict
 mkdir -p "$work/corpus" || exit 1
 # limits: an input of a few KB that takes 10 s, or allocates 256 MB at once,
@@ -38,7 +41,13 @@ if ! "$exe" "$@" -runs=0 "$corpus" $regress >"$log" 2>&1; then
 fi
 grep "stat::number_of_executed_units" "$log" | sed 's/^/replay: /'
 if [ "$seconds" -gt 0 ]; then
-  "$exe" "$@" -max_total_time="$seconds" "$work/corpus" "$corpus" $regress \
+  set -- "$@" -max_total_time="$seconds"
+elif [ "$runs" -gt 0 ]; then
+  rm -rf "$work/corpus" && mkdir "$work/corpus" || exit 1
+  set -- "$@" -seed=1 -runs="$runs"
+fi
+if [ "$seconds" -gt 0 ] || [ "$runs" -gt 0 ]; then
+  "$exe" "$@" "$work/corpus" "$corpus" $regress \
     >"$log" 2>&1 || fail "fuzzing found a crash"
   grep "stat::number_of_executed_units\|stat::peak_rss_mb\|DONE" "$log" |
     sed 's/^/fuzz: /'

@@ -7,7 +7,8 @@
 ** test_ops ISA runs them all on one kernel variant of kernels/gemm.h
 ** ("avx512", "avx2"; "blas": none, OpenBLAS and the generic Winograd
 ** transforms), and says so; a variant this CPU cannot run is reported as
-** skipped, never passed.
+** skipped, never passed. test_ops bf16 runs the bf16 tests alone
+** (test_bf16.c).
 */
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,7 @@ static const struct {
 void test_window(void);
 void test_im2col(void);
 void test_gemm(void);
+void test_bf16(void);
 
 /* Use the variant named, or say why not: 1 to run, 0 skipped, -1 unknown. */
 static int use_isa(const char *id)
@@ -59,6 +61,11 @@ static int use_isa(const char *id)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "bf16") == 0) { /* test_bf16.c */
+        test_bf16();
+        printf("%-14s %6d checks\n", "bf16", check_pass + check_fail);
+        return check_done();
+    }
     if (argc > 1) {
         int r = use_isa(argv[1]);
         if (r <= 0)

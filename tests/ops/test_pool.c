@@ -451,7 +451,7 @@ static void global_case(const char *op, int max, int local, int C, int h,
     tl_init(&one, "Mul");
     tl_float(&one, "value", 1.0f);
     tm_layer(tm, "Mul", "one", "pooled", "out", &one);
-    fcn_options opt = {local ? FCN_GAP_LOCAL : FCN_GAP_WINDOW, 0, 0, 0, {0}};
+    fcn_options opt = {local ? FCN_GAP_LOCAL : FCN_GAP_WINDOW, 0, 0, 0, {0}, 0};
     fcn_model *m = tm_load(tm, &opt);
     if (!m)
         return;

@@ -161,6 +161,27 @@ def test_winograd_and_gemm_options(tmp_path):
         assert np.allclose(got, ref, rtol=0, atol=1e-5), kw
 
 
+def _has_bf16():
+    with open("/proc/cpuinfo") as f:
+        return " avx512_bf16" in f.read()
+
+
+def test_precision_bf16():
+    x = np.random.default_rng(6).random((1, 60, 70))
+    ref = fcn.Model(MODEL).run(x).scores
+    if not _has_bf16() or os.environ.get("FCN_ISA") not in (None, "avx512"):
+        with pytest.raises(fcn.UnsupportedError, match="bf16"):
+            fcn.Model(MODEL, precision="bf16")
+        return
+    got = fcn.Model(MODEL, precision="bf16").run(x).scores
+    # bf16 inputs (8-bit significands): near fp32, not the same
+    assert not np.array_equal(got, ref)
+    assert np.abs(got - ref).max() < 0.05
+    assert (got.argmax(0) == ref.argmax(0)).mean() >= 0.9
+    with pytest.raises(fcn.ArgumentError):
+        fcn.Model(MODEL, precision="fp16")
+
+
 def test_sessions_pooled(model):
     m = fcn.Model(MODEL, sessions=2)
     x = np.zeros((1, 30, 30), np.float32)

@@ -14,7 +14,8 @@ rules live here, once, for all of them:
   check_model(model, src)
       the whole model as fcn will load it: metadata, every layer's
       attributes and weights as its op parses them, shapes at the trained
-      input size through the whole graph, the FCN conversion's rule on what
+      input size through the whole graph (with the growth of maps padding
+      and of channels Concats may cause), the FCN conversion's rule on what
       may read flattened features, the network's geometry, the labels.
 
 Every failure raises ConvertError with one line: "<where>: <what> <value>
@@ -36,6 +37,11 @@ MAX_OUTPUT_FLOATS = 1 << 34
 # 2^20 pixels; only padding grows a map that far (a run-time bomb)
 MAX_MAP_GROWTH = 4
 MAX_MAP_EXTRA = 1 << 20
+# src/core/graph.c: a Concat's output at most twice the floats of the input
+# and of every earlier Conv, Dense and Flatten output, plus this many channels
+# of its map; only a Concat makes channels no weight pays for
+MAX_CONCAT_EXTRA = 1024
+PAYING_OPS = ("Conv", "Dense", "Flatten")
 # src/ops/conv.c: the kernel height and width of a Conv weight, and the
 # weights of one filter (Cin/groups x kh x kw)
 MAX_KERNEL = 4096
@@ -677,6 +683,18 @@ def _check_growth(where, out, shp):
                        MAX_MAP_GROWTH))
 
 
+def _check_concat(where, out, paid):
+    """src/core/graph.c check_concat: the Concat output `out` (c, h, w) at
+    most 2 x `paid` (the floats of the input and of the Conv, Dense and
+    Flatten outputs before it) + MAX_CONCAT_EXTRA channels of its map."""
+    f = out[0] * out[1] * out[2]
+    if f > 2 * paid + MAX_CONCAT_EXTRA * out[1] * out[2]:
+        fail(where, "its output of %d floats (%d channels) is more than twice the %d "
+                    "floats of the input and the Conv, Dense and Flatten outputs before "
+                    "it, plus %d channels: channel growth this large is not supported"
+                    % (f, out[0], paid, MAX_CONCAT_EXTRA))
+
+
 def _geometry_step(where, geo, ins, k, s, d, p):
     """src/core/geometry.c node_geom along one axis, in exact integers:
     (stride, offset, receptive field) of the output."""
@@ -716,6 +734,7 @@ def check_model(model, src):
     flat = {}                       # tensor -> (Flatten layer, its input shape)
     alias = {inp: inp}              # tensor -> what it is once aliases are removed
     geo = {inp: ((1, 0, 1), (1, 0, 1))}
+    paid = shp[0] * shp[1] * shp[2]    # what a Concat may double (_check_concat)
     names = set()
     for L in model.layers:
         where = "%s: layer '%s' (%s)" % (src, L.name, L.op)
@@ -747,6 +766,10 @@ def check_model(model, src):
         out = tuple(infer(where, q, ins))
         check_shape(where, out)
         _check_growth(where, out, shp)
+        if L.op == "Concat":
+            _check_concat(where, out, paid)
+        if L.op in PAYING_OPS:
+            paid += out[0] * out[1] * out[2]
         shapes[L.output] = out
 
         # the FCN conversion (src/core/pass_fcn.c): only Dense, through
