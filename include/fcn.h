@@ -324,7 +324,7 @@ typedef struct fcn_image {   /* pixels h x w x c (c = 1 or 3, RGB) */
 ** chosen by the environment variable FCN_DECODER, read once: "vips"
 ** (libvips: TIFF, BigTIFF, WebP, PNG, JPEG, GIF, PNM, ...; the EXIF
 ** orientation applied; the default where fcn is built with libvips) or
-** "stb" (stb_image: PNG, JPEG, BMP, PNM, GIF, TGA, PSD, HDR; EXIF
+** "stb" (stb_image: PNG, baseline JPEG, BMP, PNM, GIF, TGA, PSD, HDR; EXIF
 ** ignored); another value: FCN_ERR_ARG. Both give what PIL's
 ** convert('RGB') or convert('L') gives: alpha dropped, not flattened;
 ** palettes expanded; CMYK (libvips) as Pillow converts it; and keep 16-bit
@@ -427,8 +427,8 @@ void fcn_output_remove_temporaries(void);
 ** for. ud is passed to both. Outside the hook: the memory OpenBLAS, the
 ** OpenMP runtime and libvips (opened on first use; the codecs' state and
 ** a strip of rows while fcn_image_decode copies them into the image's
-** buffer, which is from alloc) allocate for themselves, libc's (stdio
-** buffers), and the
+** buffer, which is from alloc) and libtiff with zlib (the TIFF sink's
+** tile codecs) allocate for themselves, libc's (stdio buffers), and the
 ** read-only file mapping fcn_model_load uses for model.bin (it falls back to
 ** a buffer from alloc where the file cannot be mapped). */
 typedef struct fcn_allocator {

@@ -10,7 +10,10 @@
 ** bytes up to an FF, fill FFs, then the marker; entropy-coded data after
 ** SOS runs to the first FF followed by neither 00 (a stuffed byte), FF nor
 ** a restart marker. A scan that would decode with a Huffman table not yet
-** defined is refused too (stb 2.27 reads the table's uninitialised limits). A PNG whose first IDAT is empty makes stb 2.27 offset a
+** defined is refused too (stb 2.27 reads the table's uninitialised limits),
+** and so is any progressive JPEG: fuzzing found stb 2.27's progressive
+** decoder undefined on corrupt scans (index and shift out of range) twice
+** in a day; libvips (libjpeg) decodes them. A PNG whose first IDAT is empty makes stb 2.27 offset a
 ** null pointer: it is refused.
 */
 #include <stdio.h>
@@ -141,6 +144,11 @@ static fcn_status jpeg_walk(FILE *f, const char *path)
         const long L = (long)(hi << 8 | lo) - 2;
         if (L < 0)
             return FCN_OK;
+        if (m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE)
+            return err_set(FCN_ERR_UNSUPPORTED, "%s: progressive JPEG: "
+                           "decoded only through libvips (stb_image 2.27's "
+                           "progressive decoder is not safe on corrupt "
+                           "files)", path);
         if (m == 0xC4 || m == 0xDA) {
             fcn_status st = m == 0xC4 ? jpeg_dht(f, path, L, &defined)
                                       : jpeg_sos(f, path, L, defined);

@@ -22,7 +22,9 @@ typedef struct img_pnm {
 /* The checks on f (read from its start, left at its start): a JPEG (FF
 ** D8) has every marker segment walked, before and after SOS, and a DHT
 ** segment refused (FCN_ERR_FORMAT) unless each of its tables has class
-** 0/1, id 0..3, at most 256 codes and its codes inside the segment. A
+** 0/1, id 0..3, at most 256 codes and its codes inside the segment, a
+** scan refused (FCN_ERR_FORMAT) that uses a table not yet defined, and a
+** progressive JPEG refused (FCN_ERR_UNSUPPORTED: libvips decodes it). A
 ** P5/P6 file has its header parsed into *pnm (pnm->c > 0), bounded: a side
 ** of 0 or maxval outside 1..65535 is FCN_ERR_FORMAT, a side over
 ** IMG_MAX_DIM FCN_ERR_NOMEM. A PNG whose first IDAT chunk is empty is
