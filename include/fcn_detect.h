@@ -180,6 +180,10 @@ typedef struct fcn_detect_options {
     size_t mem_limit;       /* per level, as fcn_session_options */
     void (*progress)(void *user, const fcn_detect_progress *p);
     void *user;             /* given to progress */
+    size_t max_candidates;  /* detections kept before suppression, all
+                               levels together (0: 1 << 23): one more fails
+                               the run with FCN_ERR_NOMEM ("raise the
+                               threshold"), in memory as streamed */
 } fcn_detect_options;
 
 /* The defaults: scales 0.9, 0.75, 0.6 (tuned on the bundled model,

@@ -62,6 +62,11 @@ typedef struct fcn_source fcn_source;
 typedef struct fcn_source_options {  /* a zeroed struct means defaults */
     int level;  /* pyramid level: 0 the full resolution; TIFF: the page,
                    OpenSlide: the level; > 0 on another format: FCN_ERR_ARG */
+    int width, height;  /* > 0 (both): the image (or level) resized to
+                   width x height, lazily: a windowed file through libvips'
+                   vips_resize (linear kernel), a file read whole through
+                   fcn_image_resize (as the detector's in-memory pyramid);
+                   0 (both): its own size */
 } fcn_source_options;
 
 /* Open path for the model's channels (in_c: 1 or 3, as fcn_image_decode

@@ -148,7 +148,7 @@ static float *streamed(const fcn_model *m, const char *path, int level,
                        const fcn_stream_options *o, msink *k, int *blocks)
 {
     fcn_source *src;
-    const fcn_source_options so = {level};
+    const fcn_source_options so = {.level = level};
     fcn_status st = fcn_source_open(m, path, &so, &src);
     CHECK(!st, "%s: source (%s)", path, fcn_last_error());
     if (st)
@@ -258,7 +258,7 @@ static void check_refusals(const fcn_model *m, const char *tif,
                            const char *png, int oh, int ow)
 {
     fcn_source *src;
-    const fcn_source_options lv = {1};
+    const fcn_source_options lv = {.level = 1};
     fcn_status st = fcn_source_open(m, png, &lv, &src);
     CHECK(st == FCN_ERR_ARG && strstr(fcn_last_error(), "level"),
           "level 1 of a PNG refused: %s", fcn_last_error());

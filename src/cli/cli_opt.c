@@ -191,6 +191,21 @@ int cli_stdin_read(size_t max, void **data, size_t *n, char *err,
     return 1;
 }
 
+int cli_is_tiff(const char *path)
+{
+    unsigned char b[4];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    const int n = (int)fread(b, 1, 4, f);
+    fclose(f);
+    return n == 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 ||
+                                                       b[2] == 43) &&
+                       !b[3]) ||
+                      (b[0] == 'M' && b[1] == 'M' && !b[2] &&
+                       (b[3] == 42 || b[3] == 43)));
+}
+
 int cli_stdin_spool(size_t max, int *fd, char *path, size_t n, char *err,
                     size_t errlen)
 {

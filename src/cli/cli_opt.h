@@ -118,6 +118,9 @@ int cli_stdin_read(size_t max, void **data, size_t *n, char *err,
 ** receives "/proc/self/fd/N", readable as a file while *fd stays open,
 ** and nothing is left behind, on a signal or otherwise. 0 with a message
 ** in err otherwise. */
+/* Whether path is a TIFF or BigTIFF (by its first bytes): the inputs
+** fcn-run and fcn-detect stream without being asked. */
+int cli_is_tiff(const char *path);
 int cli_stdin_spool(size_t max, int *fd, char *path, size_t n, char *err,
                     size_t errlen);
 /* msg with every occurrence of `from` replaced by `to`, into buf. */

@@ -19,7 +19,7 @@
 #include "cli.h"
 #include "cli_opt.h"
 #include "draw.h"
-#include "fcn_detect.h"
+#include "fcn_detect_stream.h"
 #include "geojson.h"
 #include "heatmap.h"
 
@@ -73,7 +73,10 @@ static const char *usage =
     "                    pyramid level made (default 100000000)\n"
     "  --mem-limit N     bytes for score map + activations per level (K, M,\n"
     "                    G; 64K to 1T, default 512M); larger levels run on\n"
-    "                    tiles, equal results\n"
+    "                    tiles, equal results; streamed: bytes per block\n"
+    "  --stream          read the image window by window, each level's score\n"
+    "                    map block by block (TIFF inputs: the default unless\n"
+    "                    --draw or --heatmap, which need the whole image)\n"
     "  -q, --quiet       no progress on stderr (shown only on a terminal)\n"
     "  -h, --help        this text\n"
     "  --version         the version\n";
@@ -131,7 +134,8 @@ typedef struct args {
     const char *model_path, *json_path, *scales_arg, *classes_arg,
         *heat_label, *draw, *heat_spec, *geojson;
     double scales[MAX_SCALES], min_s, max_s, step, threshold, iou;
-    int n_scales, threads, list_mode, listed, list_stdin, geojson_pixels;
+    int n_scales, threads, list_mode, listed, list_stdin, geojson_pixels,
+        stream;
     long max_det, max_pixels;
     size_t mem_limit;
     cli_common com;  /* --quiet, --progress, --cmap, --range, --mean, ... */
@@ -342,13 +346,20 @@ static int detect_image(ctx *c, const char *path, int idx, int count)
             return fail(msg);
         src = real;
     }
-    if (fcn_image_decode(c->m, src, 0, 0, &img) != FCN_OK) {
+    /* streamed (a TIFF, or --stream): no pixels, only the size */
+    const int streamed = c->a->stream ||
+        (!c->a->draw && !c->a->heat_spec && cli_is_tiff(src));
+    const fcn_stream_options so = {.threads = c->a->threads,
+                                   .mem_limit = c->a->mem_limit};
+    if (streamed ? fcn_detector_run_stream(c->det, src, &so, &img.w, &img.h,
+                                           &r) != FCN_OK
+                 : fcn_image_decode(c->m, src, 0, 0, &img) != FCN_OK) {
         fail(fd < 0 ? fcn_last_error()
                     : cli_msg_rename(fcn_last_error(), src, "-", msg,
                                      sizeof msg));
         goto done;
     }
-    if (fcn_detector_run(c->det, &img, &r) != FCN_OK) {
+    if (!streamed && fcn_detector_run(c->det, &img, &r) != FCN_OK) {
         errline("%s: %s", path, fcn_last_error());
         goto done;
     }
@@ -402,7 +413,7 @@ static int parse_scales(const char *s, double *out, int *n)
 enum {
     O_SCALES = 256, O_MIN, O_MAX, O_STEP, O_THRESH, O_IOU, O_CLASSES, O_JSON,
     O_DRAW, O_LIST, O_MAXPIX, O_MAXDET, O_THREADS, O_MEM, O_HEAT, O_GEOJSON,
-    O_GEOJSON_PX
+    O_GEOJSON_PX, O_STREAM
 };
 
 static const struct option longopts[] = {
@@ -417,6 +428,7 @@ static const struct option longopts[] = {
     {"draw", required_argument, 0, O_DRAW},
     {"geojson", required_argument, 0, O_GEOJSON},
     {"geojson-pixels", no_argument, 0, O_GEOJSON_PX},
+    {"stream", no_argument, 0, O_STREAM},
     {"list", required_argument, 0, O_LIST},
     {"max-pixels", required_argument, 0, O_MAXPIX},
     {"max-detections", required_argument, 0, O_MAXDET},
@@ -460,6 +472,7 @@ static int option(void *ud, int o, const char *v, int argc, char **argv)
     case O_DRAW: a->draw = v; return 0;
     case O_GEOJSON: a->geojson = v; return 0;
     case O_GEOJSON_PX: a->geojson_pixels = 1; return 0;
+    case O_STREAM: a->stream = 1; return 0;
     case O_MIN:
         return number("min-scale", v, 1e-3, 64, &a->min_s,
                       "a number from 0.001 to 64");
@@ -524,6 +537,8 @@ static int parse_args(int argc, char **argv, args *a)
                     "output cannot take both)");
     if (a->geojson_pixels && !a->geojson)
         return fail("--geojson-pixels needs --geojson OUT");
+    if (a->stream && (a->draw || a->heat_spec))
+        return fail("--stream: --draw and --heatmap need the whole image");
     return 0;
 }
 

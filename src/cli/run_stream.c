@@ -15,19 +15,7 @@
 
 int rs_wanted(const char *path, int force)
 {
-    if (force)
-        return 1;
-    unsigned char b[4];
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    const int n = (int)fread(b, 1, 4, f);
-    fclose(f);
-    return n == 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 ||
-                                                       b[2] == 43) &&
-                       !b[3]) ||
-                      (b[0] == 'M' && b[1] == 'M' && !b[2] &&
-                       (b[3] == 42 || b[3] == 43)));
+    return force || cli_is_tiff(path);
 }
 
 int rs_parse_cells(const char *v, fcn_region *r)
@@ -116,7 +104,7 @@ int rs_run(const fcn_model *m, const char *real, const rs_opts *o,
     if (file)
         k.next = *file;
     fcn_source *src;
-    const fcn_source_options so = {o->level};
+    const fcn_source_options so = {.level = o->level};
     double t0 = cli_now();
     fcn_status st = fcn_source_open(m, real, &so, &src);
     if (st) {

@@ -22,6 +22,36 @@ struct fcn_source {
     int h, w;
 };
 
+/* opt's width x height, if any: a windowed file resized lazily, an image
+** decoded whole resized as the in-memory pyramid does. */
+static fcn_status source_resize(fcn_source *s, const char *path,
+                                const fcn_source_options *opt)
+{
+    const int w = opt ? opt->width : 0, h = opt ? opt->height : 0;
+    if (!w && !h)
+        return FCN_OK;
+    if (w < 1 || h < 1)
+        return err_set(FCN_ERR_ARG, "%s: resize to %dx%d is impossible",
+                       path, w, h);
+    if (w == s->w && h == s->h)
+        return FCN_OK;
+    fcn_status st;
+    if (s->v)
+        st = img_vips_resize(s->v, h, w);
+    else {
+        fcn_image r;
+        if (!(st = fcn_image_resize(s->m, &s->whole, h, w, &r))) {
+            fcn_image_free(&s->whole);
+            s->whole = r;
+        }
+    }
+    if (!st) {
+        s->h = h;
+        s->w = w;
+    }
+    return st;
+}
+
 fcn_status fcn_source_open(const fcn_model *m, const char *path,
                            const fcn_source_options *opt, fcn_source **out)
 {
@@ -54,6 +84,8 @@ fcn_status fcn_source_open(const fcn_model *m, const char *path,
             s->w = s->whole.w;
         }
     }
+    if (!st)
+        st = source_resize(s, path, opt);
     if (st) {
         fcn_source_free(s);
         return st;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/detector.h"
 #include "fcn_detect.h"
 #include "util/err.h"
 #include "util/mem.h"
@@ -160,27 +161,26 @@ static fcn_status push(fcn_detections *v, const fcn_detection *d)
     return FCN_OK;
 }
 
-fcn_status fcn_detect_cells(const fcn_scores *sc, const fcn_level *lv,
-                            int level, float threshold,
-                            const unsigned char *class_on,
-                            fcn_detections *out)
+fcn_status detect_block(const float *scores, int classes, int row, int col,
+                        int h, int w, const fcn_geometry *g,
+                        const fcn_level *lv, int level, float threshold,
+                        const unsigned char *class_on, fcn_detections *out)
 {
-    if (!sc || !lv || !out || !sc->data)
-        return err_set(FCN_ERR_ARG, "fcn_detect_cells: NULL argument");
-    const size_t hw = (size_t)sc->out_h * sc->out_w;
-    for (int c = 0; c < sc->classes; c++) {
+    const size_t hw = (size_t)h * w;
+    for (int c = 0; c < classes; c++) {
         if (class_on && !class_on[c])
             continue;
-        const float *p = sc->data + (size_t)c * hw;
-        for (int i = 0; i < sc->out_h; i++)
-            for (int j = 0; j < sc->out_w; j++) {
-                float s = p[(size_t)i * sc->out_w + j];
+        const float *p = scores + (size_t)c * hw;
+        for (int bi = 0; bi < h; bi++)
+            for (int bj = 0; bj < w; bj++) {
+                float s = p[(size_t)bi * w + bj];
                 if (!(s >= threshold))
                     continue;
+                const int i = row + bi, j = col + bj;
                 fcn_detection d;
                 d.cls = c;
                 d.score = s;
-                d.box = fcn_box_clip(fcn_cell_box(&sc->geom, i, j, lv),
+                d.box = fcn_box_clip(fcn_cell_box(g, i, j, lv),
                                      lv->image_w, lv->image_h);
                 if (d.box.w <= 0)
                     continue;
@@ -188,14 +188,24 @@ fcn_status fcn_detect_cells(const fcn_scores *sc, const fcn_level *lv,
                 d.level = level;
                 d.cell_i = i;
                 d.cell_j = j;
-                d.padded = fcn_cell_padded(&sc->geom, i, j, lv->height,
-                                           lv->width);
+                d.padded = fcn_cell_padded(g, i, j, lv->height, lv->width);
                 fcn_status st = push(out, &d);
                 if (st)
                     return st;
             }
     }
     return FCN_OK;
+}
+
+fcn_status fcn_detect_cells(const fcn_scores *sc, const fcn_level *lv,
+                            int level, float threshold,
+                            const unsigned char *class_on,
+                            fcn_detections *out)
+{
+    if (!sc || !lv || !out || !sc->data)
+        return err_set(FCN_ERR_ARG, "fcn_detect_cells: NULL argument");
+    return detect_block(sc->data, sc->classes, 0, 0, sc->out_h, sc->out_w,
+                        &sc->geom, lv, level, threshold, class_on, out);
 }
 
 /* ---- non-maximum suppression ---- */

@@ -13,28 +13,15 @@
 #include <string.h>
 
 #include "core/session.h"
+#include "detect/detector.h"
 #include "fcn_detect.h"
 #include "util/err.h"
 #include "util/par.h"
 #include "util/mem.h"
 
-#define MAX_SCALES 64
+#define MAX_SCALES DETECT_MAX_SCALES
 
 static const double default_scales[] = {0.9, 0.75, 0.6};
-
-struct fcn_detector {
-    const fcn_model *m;
-    fcn_detect_options o;
-    double scales[MAX_SCALES];
-    unsigned char *classes;
-    fcn_model_info info;
-    int img_w, img_h;              /* the size the sessions are for */
-    fcn_session *sessions[MAX_SCALES];
-    fcn_detect_level levels[MAX_SCALES];
-    float *arena, *scores;         /* shared by the sessions */
-    fcn_detections dets;
-    float *heat;
-};
 
 void fcn_detect_defaults(fcn_detect_options *o)
 {
@@ -114,8 +101,32 @@ fcn_status fcn_detector_create(const fcn_model *m,
                                      : !(l && !strcmp(l, "background"));
     }
     d->o.classes = d->classes;
+    d->dets.max = opt->max_candidates;
     *out = d;
     return FCN_OK;
+}
+
+int detector_level(fcn_detector *d, int k, int w, int h)
+{
+    fcn_detect_level *r = &d->levels[k];
+    memset(r, 0, sizeof *r);
+    if (fcn_level_make(w, h, d->scales[k], &r->lv) != FCN_OK) {
+        r->skipped = "larger than 65536 pixels a side";
+        r->lv.scale = d->scales[k];
+        return 0;
+    }
+    if (r->lv.width < d->info.min_w || r->lv.height < d->info.min_h) {
+        r->skipped = "smaller than the network's smallest input";
+        return 0;
+    }
+    return 1;
+}
+
+fcn_status detector_none(const fcn_detector *d, int w, int h)
+{
+    return err_set(FCN_ERR_SHAPE, "%dx%d is smaller than the network's "
+                   "smallest input (%dx%d) at every scale", w, h,
+                   d->info.min_w, d->info.min_h);
 }
 
 /* The levels for an image of w x h: which run, a session planned for each
@@ -129,16 +140,8 @@ static fcn_status plan_levels(fcn_detector *d, int w, int h)
     drop_sessions(d);
     for (int k = 0; k < d->o.n_scales; k++) {
         fcn_detect_level *r = &d->levels[k];
-        memset(r, 0, sizeof *r);
-        if (fcn_level_make(w, h, d->scales[k], &r->lv) != FCN_OK) {
-            r->skipped = "larger than 65536 pixels a side";
-            r->lv.scale = d->scales[k];
+        if (!detector_level(d, k, w, h))
             continue;
-        }
-        if (r->lv.width < d->info.min_w || r->lv.height < d->info.min_h) {
-            r->skipped = "smaller than the network's smallest input";
-            continue;
-        }
         runnable++;
         fcn_status st = session_plan(d->m, r->lv.height, r->lv.width, &so,
                                      &d->sessions[k]);
@@ -150,9 +153,7 @@ static fcn_status plan_levels(fcn_detector *d, int w, int h)
             scores = session_scores_floats(d->sessions[k]);
     }
     if (!runnable)
-        return err_set(FCN_ERR_SHAPE, "%dx%d is smaller than the network's "
-                       "smallest input (%dx%d) at every scale", w, h,
-                       d->info.min_w, d->info.min_h);
+        return detector_none(d, w, h);
     d->arena = mem_aligned(sizeof(float) * arena);
     d->scores = mem_aligned(sizeof(float) * scores);
     if (d->o.heatmap)
@@ -204,8 +205,8 @@ static fcn_status run_level(fcn_detector *d, int k, const fcn_image *img,
     return st ? err_wrap(st, "scale %g: ", r->lv.scale) : FCN_OK;
 }
 
-static void report(const fcn_detector *d, int level, int n_levels, int k,
-                   int done, double pixels_done, double pixels_total)
+void detector_report(const fcn_detector *d, int level, int n_levels, int k,
+                     int done, double pixels_done, double pixels_total)
 {
     if (!d->o.progress)
         return;
@@ -236,17 +237,23 @@ fcn_status fcn_detector_run(fcn_detector *d, const fcn_image *img,
         fcn_detect_level *r = &d->levels[k];
         if (!d->sessions[k])
             continue;
-        report(d, ++lvl, runnable, k, 0, done, total);
+        detector_report(d, ++lvl, runnable, k, 0, done, total);
         double t0 = par_time();
         if ((st = run_level(d, k, img, &heat_set)))
             return st;
         r->seconds = par_time() - t0;
         done += (double)r->lv.width * r->lv.height;
-        report(d, lvl, runnable, k, 1, done, total);
+        detector_report(d, lvl, runnable, k, 1, done, total);
     }
+    return detector_finish(d, res);
+}
+
+fcn_status detector_finish(fcn_detector *d, fcn_detect_result *res)
+{
     size_t kept;
-    if ((st = fcn_nms(d->dets.d, d->dets.n, d->o.iou, d->o.max_detections,
-                      &kept)))
+    fcn_status st = fcn_nms(d->dets.d, d->dets.n, d->o.iou,
+                            d->o.max_detections, &kept);
+    if (st)
         return st;
     *res = (fcn_detect_result){d->dets.d, kept, d->levels, d->o.n_scales,
                                d->classes, d->heat};

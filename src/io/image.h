@@ -76,6 +76,9 @@ fcn_status img_vips_open(const char *path, int channels, int level,
 fcn_status img_vips_read(img_vsrc *s, int y0, int x0, int h, int w,
                          int64_t max_pixels, fcn_image *out);
 void img_vips_close(img_vsrc *s);  /* accepts NULL */
+/* Resize s lazily to w x h as shown (vips_resize, linear kernel): later
+** reads are windows of the resized image. */
+fcn_status img_vips_resize(img_vsrc *s, int h, int w);
 
 /* What a decoder gives: the bands of a pixel, in order. */
 typedef enum img_bands {

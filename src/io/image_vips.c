@@ -118,6 +118,7 @@ static struct {
     VipsRegion *(*region_new)(VipsImage *);
     int (*region_prepare)(VipsRegion *, const VipsRect *);
     void (*unref)(gpointer);
+    int (*resize)(VipsImage *, VipsImage **, double, ...);
 } V;
 
 static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
@@ -175,6 +176,7 @@ static void vips_start(void)
         {&V.region_new, "vips_region_new"},
         {&V.region_prepare, "vips_region_prepare"},
         {&V.unref, "g_object_unref"},
+        {&V.resize, "vips_resize"},
     };
     for (size_t i = 0; i < sizeof sym / sizeof *sym; i++) {
         void *f = dlsym(h, sym[i].name);
@@ -581,6 +583,32 @@ void img_vips_close(img_vsrc *s)
     mem_free(s);
 }
 
+fcn_status img_vips_resize(img_vsrc *s, int h, int w)
+{
+    if (h < 1 || w < 1)
+        return err_set(FCN_ERR_ARG, "%s: resize to %dx%d is impossible",
+                       s->path, w, h);
+    if (h == s->h && w == s->w)
+        return FCN_OK;
+    /* the file's axes: the shown ones taken back through the orientation */
+    const int fw = s->o >= 5 ? h : w, fh = s->o >= 5 ? w : h;
+    VipsImage *out = NULL;
+    if (V.resize(s->im, &out, (double)fw / s->im->Xsize, "vscale",
+                 (double)fh / s->im->Ysize, "kernel", VIPS_KERNEL_LINEAR,
+                 NULL) || !out)
+        return vips_fail(FCN_ERR_NOMEM, s->path, "cannot resize");
+    if (out->Xsize != fw || out->Ysize != fh) {
+        V.unref(out);
+        return err_set(FCN_ERR_SHAPE, "%s: libvips resized to %dx%d, not "
+                       "%dx%d", s->path, out->Xsize, out->Ysize, fw, fh);
+    }
+    V.unref(s->im);
+    s->im = out;
+    s->h = h;
+    s->w = w;
+    return FCN_OK;
+}
+
 #else
 
 fcn_status img_vips_open(const char *path, int channels, int level,
@@ -600,5 +628,11 @@ fcn_status img_vips_read(img_vsrc *s, int y0, int x0, int h, int w,
 }
 
 void img_vips_close(img_vsrc *s) { (void)s; }
+
+fcn_status img_vips_resize(img_vsrc *s, int h, int w)
+{
+    (void)s, (void)h, (void)w;
+    return err_set(FCN_ERR_UNSUPPORTED, "built without libvips");
+}
 
 #endif
