@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "cli_opt.h"
+#include "detect_json.h"
 #include "draw.h"
 #include "fcn_detect_stream.h"
 #include "geojson.h"
@@ -171,67 +172,6 @@ static void on_progress(void *user, const fcn_detect_progress *p)
                       el / p->pixels_done * (p->pixels_total - p->pixels_done));
 }
 
-static void json_level(cli_json *b, const fcn_detect_level *r, int first)
-{
-    const fcn_geometry *g = &r->geom;
-    cli_json_printf(b, "%s\n  {\"scale\": %.6g, \"scale_x\": %.8g, "
-                    "\"scale_y\": %.8g, \"width\": %d, \"height\": %d",
-                    first ? "" : ",", r->lv.scale, r->lv.scale_x,
-                    r->lv.scale_y, r->lv.width, r->lv.height);
-    if (r->skipped) {
-        cli_json_printf(b, ", \"skipped\": ");
-        cli_json_str(b, r->skipped);
-        cli_json_printf(b, "}");
-        return;
-    }
-    cli_json_printf(b, ", \"stride\": [%d, %d], \"offset\": [%d, %d], "
-                    "\"receptive_field\": [%d, %d], \"score_map\": [%d, %d],\n"
-                    "   \"padded_cells\": {\"count\": %lld, \"rows_top\": %d, "
-                    "\"rows_bottom\": %d, \"cols_left\": %d, \"cols_right\": "
-                    "%d}, \"tiles\": %d, \"candidates\": %zu, \"seconds\": "
-                    "%.3f}", g->stride_h, g->stride_w, g->offset_h,
-                    g->offset_w, g->rf_h, g->rf_w, r->out_h, r->out_w,
-                    r->pad.cells, r->pad.top, r->pad.bottom, r->pad.left,
-                    r->pad.right, r->tiles, r->candidates, r->seconds);
-}
-
-static void json_image(cli_json *b, const ctx *c, const char *path,
-                       const fcn_image *img, const fcn_detect_result *r,
-                       double seconds)
-{
-    fcn_model_info info;
-    fcn_model_get_info(c->m, &info);
-    char lb[32];
-    cli_json_printf(b, "{\"image\": ");
-    cli_json_str(b, path);
-    cli_json_printf(b, ", \"width\": %d, \"height\": %d, \"model\": ", img->w,
-                    img->h);
-    cli_json_str(b, c->a->model_path);
-    cli_json_printf(b, ",\n \"threshold\": %.6g, \"iou\": %.6g, \"classes\": [",
-                    c->a->threshold, c->a->iou);
-    for (int k = 0, first = 1; k < info.classes; k++)
-        if (r->classes[k]) {
-            cli_json_printf(b, first ? "" : ", ");
-            cli_json_str(b, cli_label(c->m, k, lb, sizeof lb));
-            first = 0;
-        }
-    cli_json_printf(b, "], \"seconds\": %.3f,\n \"scales\": [", seconds);
-    for (int k = 0; k < r->n_levels; k++)
-        json_level(b, &r->levels[k], !k);
-    cli_json_printf(b, "],\n \"detections\": [");
-    for (size_t k = 0; k < r->n; k++) {
-        const fcn_detection *d = &r->d[k];
-        cli_json_printf(b, "%s\n  {\"label\": ", k ? "," : "");
-        cli_json_str(b, cli_label(c->m, d->cls, lb, sizeof lb));
-        cli_json_printf(b, ", \"class\": %d, \"score\": %.6g, \"box\": [%.8g, "
-                        "%.8g, %.8g, %.8g], \"scale\": %.6g, \"cell\": [%d, "
-                        "%d], \"padded\": %s}", d->cls, d->score, d->box.x,
-                        d->box.y, d->box.w, d->box.h, d->scale, d->cell_i,
-                        d->cell_j, d->padded ? "true" : "false");
-    }
-    cli_json_printf(b, "%s]}", r->n ? "\n " : "");
-}
-
 /* ---- pictures ---- */
 
 static void png_write_fn(void *f, void *data, int size)
@@ -363,7 +303,8 @@ static int detect_image(ctx *c, const char *path, int idx, int count)
         errline("%s: %s", path, fcn_last_error());
         goto done;
     }
-    json_image(&js, c, path, &img, &r, now() - c->t0);
+    dj_image(&js, c->m, c->a->model_path, c->a->threshold, c->a->iou, path,
+             img.w, img.h, &r, now() - c->t0);
     if (js.oom) {
         errline("%s: out of memory for the JSON", path);
         goto done;
