@@ -15,9 +15,7 @@
 # traceback, and no DST or temporary file. With split_checks=1 the message,
 # the DST and the temporary file are three checks a run, else one.
 py=${PYTHON:-/usr/bin/python3}
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/check.sh"
 
 q=$tmp/queue nq=0 dst=${dst:-$tmp/out.bin}
 needle_grep=${needle_grep-} one_needle=${one_needle:-0} split_checks=${split_checks:-0}

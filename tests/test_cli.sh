@@ -3,10 +3,8 @@
 # fcn-run's exit status, one-line errors, and that a failed run leaves no
 # output file behind.
 run=$1 fx=$2 tmp=$3/cli.$$ model=$4 image=$5
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # expect_fail NAME NEEDLE CMD...: non-zero exit, exactly one stderr line
 # containing NEEDLE, no crash (exit < 128).

@@ -10,11 +10,8 @@
 # items, include/fcn.h's version, NumPy's reading of the files.
 run=$1 det=$2 bench=$3 fx=$4 src=$5 tmp=$6/cli-conv.$$
 py=/usr/bin/python3
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if "$@"; then ok; else bad "$name"; fi; }
 
 # expect_fail NAME RC NEEDLE CMD...: exit status RC, exactly one stderr
 # line, containing NEEDLE; nothing on stdout.

@@ -6,10 +6,8 @@
 # middle, --list, exit codes, one-line errors, no partial output files.
 # Needs python3 (standard library only).
 det=$1 tmp=$2/detect-cli.$$ model=$3 image=$4 truth=$5 padded=$6
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # check NAME PYTHON-CODE [ARGS]: run python3 code (sys.argv[1:] = ARGS)
 check() {
   name=$1 code=$2; shift 2

@@ -18,11 +18,8 @@
 # (the sanitizers' own memory), SKIPPED said. Ends with "N passed, N failed".
 det=$1 model=$2 demo=$3 tmp=$4/detect-stream.$$ size=$5 quick=$6
 py=/usr/bin/python3
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if "$@"; then ok; else bad "$name"; fi; }
 
 vips embed "$demo" "$tmp/canvas.v" $((size / 2 - 200)) $((size / 2 - 150)) \
   "$size" "$size" &&

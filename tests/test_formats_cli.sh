@@ -14,11 +14,8 @@
 # not compared then).
 run=$1 model=$2 image=$3 tmp=$4/formats-cli.$$ vips=$5
 py=/usr/bin/python3
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp/maps"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if "$@"; then ok; else bad "$name"; fi; }
 
 $py - "$image" "$tmp" <<'PY' || { echo "PIL could not make the images"; echo "0 passed, 1 failed"; exit 1; }
 import sys, numpy as np

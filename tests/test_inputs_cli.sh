@@ -4,10 +4,8 @@
 # raised; a JPEG bomb and a huge --resize refused at once, with a message
 # that names the limit.
 run=$1 det=$2 tmp=$3/inputs-cli.$$ model=$4 image=$5
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # expect_fail NAME NEEDLE CMD...: exit 1, one stderr line containing NEEDLE,
 # within 5 seconds (the old decoder took minutes).

@@ -10,9 +10,7 @@
 # that fcn_version(), fcn.pc and the project agree on.
 meson=$1 build=$2 src=$3 version=$4 run=$5 model=$6 image=$7
 tmp=$8/install.$$ san=$9
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/check.sh"
 # check NAME CMD...: CMD succeeds (its output goes to $tmp/log)
 check() {
   name=$1; shift

@@ -15,13 +15,11 @@
 # said; its refusals, signals and --help still run. Ends with "N passed,
 # N failed".
 run=$1 det=$2 bench=$3 tmp=$4/outputs.$$ model=$5 image=$6 quick=$7
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
 # the system's python3 first (a version manager's shim costs seconds a call)
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 skip() { echo "SKIPPED: $*"; }
 # expect_fail NAME NEEDLE CMD...: exit status 1, exactly one stderr line,
 # containing NEEDLE.

@@ -13,11 +13,8 @@
 # said. Ends with "N passed, N failed".
 run=$1 model=$2 image=$3 tmp=$4/stream-cli.$$ size=$5 quick=$6
 py=/usr/bin/python3
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if "$@"; then ok; else bad "$name"; fi; }
 # expect_fail NAME NEEDLE OUT CMD...: status 1, one stderr line with
 # NEEDLE, no OUT (nor a temporary beside it)
 expect_fail() {

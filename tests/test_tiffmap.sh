@@ -20,12 +20,10 @@
 #    through the input's affine (or pixels), its properties, the crs member.
 # Ends with "N passed, N failed".
 gen=$1 run=$2 det=$3 tmp=$4/tiffmap.$$ model=$5 chk=$6 san=$7
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
 py=python3
 [ -x /usr/bin/python3 ] && py=/usr/bin/python3
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # pycheck ARGS...: tiffmap_check.py's PASS/FAIL lines counted
 pycheck() {
   "$py" "$chk" "$@" >"$tmp/chk" 2>&1

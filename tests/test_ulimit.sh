@@ -15,10 +15,8 @@ case $san in
   echo "0 passed, 0 failed"
   exit 0 ;;
 esac
-pass=0 fail=0
+. "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 
 # The items of TRUTH as "label|row|col" lines.
 sed -n 's/.*"label": "\([^"]*\)", "class": [0-9]*,.*"cell": \[\([0-9]*\), \([0-9]*\)\].*/\1|\2|\3/p' \
