@@ -18,7 +18,6 @@
 
 #include "cli.h"
 #include "draw.h"
-#include "heatmap.h"
 
 
 void draw_fill_rect(rgb *im, long x0, long y0, long x1, long y1,
@@ -131,13 +130,4 @@ void draw_boxes(rgb *im, const fcn_model *m, const fcn_detection *d,
         static const unsigned char black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
         draw_text(im, tx + ts, ty + ts, ts, text, lum > 1300 ? black : white);
     }
-}
-
-void draw_heatmap(rgb *im, const float *heat, const char *label)
-{
-    heat_range r = {0, 0.0f, 1.0f};
-    char title[160];
-    snprintf(title, sizeof title, "%s score", label);
-    heat_draw(im, 1, heat, (size_t)im->w, NULL, NULL, HEAT_VIRIDIS, &r,
-              title);
 }

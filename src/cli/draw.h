@@ -22,10 +22,6 @@ void draw_pixel8(const fcn_image *img, size_t p, unsigned char out[3]);
 ** that the best end up on top. */
 void draw_boxes(rgb *im, const fcn_model *m, const fcn_detection *d,
                 size_t n);
-/* heat (im->w x im->h, scores in [0, 1]) blended over the gray image with
-** the viridis map, and a legend "LABEL score" (heatmap.c's heat_draw). */
-void draw_heatmap(rgb *im, const float *heat, const char *label);
-
 /* Primitives: a filled rectangle [x0, x1) x [y0, y1), clipped to im; text
 ** (printable ASCII, up to 127 characters, 8 * scale pixels high from y),
 ** and its width in pixels. */
