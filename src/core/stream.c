@@ -270,6 +270,18 @@ fcn_status fcn_stream_blocks(const fcn_model *m, fcn_source *src,
     return FCN_OK;
 }
 
+/* A sink's status: where it failed without saying why (its message empty:
+** a caller's sink need not use fcn's), the message says which call. */
+#define SINK_CALL(what, call) \
+    (err_set(FCN_OK, "%s", ""), sink_said(what, (call)))
+static fcn_status sink_said(const char *what, fcn_status st)
+{
+    if (st && !strcmp(fcn_last_error(), "no error"))
+        err_set(st, "the score map's sink failed in %s (%s)", what,
+                fcn_status_string(st));
+    return st;
+}
+
 /* One block (*b, which may shrink: block_session): its session, its
 ** window read, run, put. */
 static fcn_status run_block(const fcn_model *m, fcn_source *src,
@@ -291,8 +303,9 @@ static fcn_status run_block(const fcn_model *m, fcn_source *src,
         fcn_image_free(&win);
     }
     if (!st)
-        st = sink->put(sink->ud, b->row - p->r.row, b->col - p->r.col,
-                       b->height, b->width, sc.data);
+        st = SINK_CALL("put", sink->put(sink->ud, b->row - p->r.row,
+                                        b->col - p->r.col, b->height,
+                                        b->width, sc.data));
     fcn_session_free(s);
     return st;
 }
@@ -321,7 +334,8 @@ fcn_status fcn_stream_run(const fcn_model *m, fcn_source *src,
     g.offset_h += p.r.row * g.stride_h;
     g.offset_w += p.r.col * g.stride_w;
     if (!st)
-        st = sink->begin(sink->ud, p.classes, p.r.height, p.r.width, &g);
+        st = SINK_CALL("begin", sink->begin(sink->ud, p.classes, p.r.height,
+                                            p.r.width, &g));
     if (st) {
         sink->abort(sink->ud);
         return st;
@@ -353,5 +367,5 @@ fcn_status fcn_stream_run(const fcn_model *m, fcn_source *src,
         sink->abort(sink->ud);
         return st;
     }
-    return sink->commit(sink->ud);
+    return SINK_CALL("commit", sink->commit(sink->ud));
 }
