@@ -152,6 +152,16 @@ typedef struct fcn_options {   /* a zeroed struct means defaults */
                                   FCN_ERR_ARG */
     fcn_preprocess prep;       /* zeroed: the model's preprocessing */
     fcn_precision precision;   /* FCN_PRECISION_FP32 (0) by default */
+    int stride_divisor;        /* K > 1: a score map K times finer than the
+                                  network's stride S in both axes (cells
+                                  S/K pixels apart, the same window and
+                                  offset), by the a-trous rewrite at load:
+                                  the last strided layers lose a factor K
+                                  of stride, the layers after them dilate
+                                  (docs/engine.md, "Maps finer than the
+                                  stride"); K must divide S in both axes,
+                                  else FCN_ERR_ARG; 0 or 1: none; < 0 or
+                                  > 1024: FCN_ERR_ARG */
 } fcn_options;
 
 /* Geometry of the score map in input pixels: cell (i, j) sees the input
@@ -200,6 +210,13 @@ const char *fcn_model_label(const fcn_model *m, int cls);  /* NULL if none */
 /* Human-readable description of the converted layers, one per line; the
 ** string is owned by the model. */
 const char *fcn_model_summary(const fcn_model *m);
+/* The score map's size (cells, rows x columns) for an image_h x image_w
+** input, without a session: what fcn_session_create would give, for any
+** size up to 2^20 a side (include/fcn_stream.h streams such images). An
+** input smaller than the network needs: FCN_ERR_SHAPE; sides < 1 or above
+** 2^20: FCN_ERR_ARG. */
+fcn_status fcn_model_map_size(const fcn_model *m, int image_h, int image_w,
+                              int *out_h, int *out_w);
 
 typedef struct fcn_session_options {  /* a zeroed struct means defaults */
     int threads;        /* <= 0: OpenMP's default (all cores) */

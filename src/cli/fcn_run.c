@@ -18,6 +18,7 @@
 #include "heatmap.h"
 #include "run_args.h"
 #include "run_json.h"
+#include "run_shard.h"
 #include "run_stream.h"
 #include "run_tiff.h"
 
@@ -41,6 +42,7 @@ typedef struct ctx {
     int n_js;
     cli_paths written;  /* output names so far, to refuse a repeated one */
     cli_progress prog;
+    rsh_state *shard;   /* --shard: this part's manifest */
 } ctx;
 
 /* ---- messages ---- */
@@ -272,8 +274,12 @@ static int write_outputs(ctx *c, rj_input *x, const fcn_image *img,
 ** its session; NULL: streamed). */
 static void report(ctx *c, const rj_input *x, const fcn_session *s)
 {
-    char msg[1024];
+    char msg[8400];
     const fcn_scores *sc = x->sc;
+    if (c->shard && !rsh_record(c->shard, x, msg, sizeof msg)) {
+        input_error(c, x->path, msg);
+        return;
+    }
     if (c->text && c->printed++)
         putchar('\n');
     if (c->text && c->printed == 1)
@@ -476,6 +482,35 @@ static int write_json(ctx *c)
     return cli_file_commit(&f) ? 0 : run_fail(fcn_last_error());
 }
 
+/* --shard I/N: this part's units into --out-dir (run_shard.h). */
+static int run_part(ctx *c)
+{
+    args *a = c->a;
+    char name[4096], path[8200];
+    rsh_state st;
+    fcn_region band;
+    if (!rsh_begin(&st, a, c->m, &band))
+        return 1;
+    c->shard = &st;
+    const int failed = c->failed;
+    for (int k = 0; k < a->inputs.n && !ferror(stdout); k++) {
+        if (!rsh_mine(&st, k) || rsh_done(&st, k))
+            continue;
+        if (st.cells_mode) {
+            rsh_output(&st, k, name, sizeof name);
+            snprintf(path, sizeof path, "%s/%s", a->out_dir, name);
+            a->out = path;
+            a->cells = band;
+        } else {
+            a->out = a->out_dir;
+        }
+        run_input(c, a->inputs.v[k], k, a->inputs.n);
+    }
+    c->shard = NULL;
+    a->out = NULL;
+    return rsh_end(&st, c->failed - failed);
+}
+
 static int run(args *a)
 {
     ctx c = {0};
@@ -489,6 +524,14 @@ static int run(args *a)
         goto out;
     if (a->json && strcmp(a->json, "-") && !cli_paths_add(&c.written, a->json)) {
         run_fail("out of memory");
+        goto out;
+    }
+    if (a->plan_n) {
+        rc = rsh_plan(a, c.m);
+        goto out;
+    }
+    if (a->shard_n) {
+        rc = run_part(&c);
         goto out;
     }
     for (int k = 0; k < a->inputs.n && !ferror(stdout); k++)

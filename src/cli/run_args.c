@@ -63,6 +63,14 @@ static const char *usage =
     "                 (columns), from their input window (streamed)\n"
     "  --level N      a pyramid's level N: TIFF page, OpenSlide level\n"
     "                 (streamed)\n"
+    "  --shard I/N    run part I (0..N-1) of N of the work: one input's map\n"
+    "                 in bands of cell rows, or every N-th input of several;\n"
+    "                 its outputs and manifest go to --out-dir, where a rerun\n"
+    "                 skips what is done (fcn-merge joins the bands;\n"
+    "                 docs/scale-out.md)\n"
+    "  --out-dir DIR  where the parts of --shard go (made if absent)\n"
+    "  --plan N       print the N parts as JSON (cells, input windows, cost)\n"
+    "                 and run nothing\n"
     "  --layers       print the converted network\n"
     "  -q, --quiet    nothing on stderr but errors (no progress)\n"
     "  -h, --help     this text\n"
@@ -85,7 +93,7 @@ int run_ends_with(const char *s, const char *suf)
 enum {
     O_LIST = 256, O_OUT, O_JSON, O_HEAT, O_TOP, O_THREADS, O_RESIZE,
     O_MAXPIX, O_GAP, O_MEM, O_TILE, O_LAYERS, O_FIT, O_CLASSES, O_TIFF_MODE,
-    O_STREAM, O_CELLS, O_LEVEL
+    O_STREAM, O_CELLS, O_LEVEL, O_SHARD, O_OUT_DIR, O_PLAN
 };
 
 static const struct option longopts[] = {
@@ -107,9 +115,14 @@ static const struct option longopts[] = {
     {"level", required_argument, 0, O_LEVEL},
     {"classes", required_argument, 0, O_CLASSES},
     {"tiff-mode", required_argument, 0, O_TIFF_MODE},
+    {"shard", required_argument, 0, O_SHARD},
+    {"out-dir", required_argument, 0, O_OUT_DIR},
+    {"plan", required_argument, 0, O_PLAN},
     CLI_RUN_OPTIONS,
     CLI_COMMON_OPTIONS,
     {0, 0, 0, 0}};
+
+#define MAX_PARTS 1000000 /* shard.h's SH_MAX_PARTS */
 
 static int bad(const char *opt, const char *what, const char *v)
 {
@@ -138,6 +151,21 @@ static int option(void *ud, int o, const char *v, int argc, char **argv)
         a->level = (int)n;
         return 0;
     case O_OUT: a->out = v; return 0;
+    case O_OUT_DIR: a->out_dir = v; return 0;
+    case O_SHARD: {
+        int i, nn, end = 0;
+        if (sscanf(v, "%d/%d%n", &i, &nn, &end) != 2 || v[end] || i < 0 ||
+            nn < 1 || nn > MAX_PARTS || i >= nn || !(*v >= '0' && *v <= '9'))
+            return bad("shard", "I/N: part I (0..N-1) of N (1..1000000)", v);
+        a->shard_i = i;
+        a->shard_n = nn;
+        return 0;
+    }
+    case O_PLAN:
+        if (!cli_int(v, 1, MAX_PARTS, &n))
+            return bad("plan", "a number of parts from 1 to 1000000", v);
+        a->plan_n = (int)n;
+        return 0;
     case O_JSON: a->json = v; return 0;
     case O_CLASSES: a->tiff.classes = v; return 0;
     case O_TIFF_MODE:
@@ -206,6 +234,39 @@ static int several_ok(const char *opt, const char *spec, const char *ext)
     return 0;
 }
 
+/* --shard, --out-dir and --plan against the rest. */
+static int shard_args(args *a, int several)
+{
+    if (!a->shard_n && !a->plan_n)
+        return a->out_dir ? run_fail("--out-dir goes with --shard I/N") : 0;
+    if (a->shard_n && a->plan_n)
+        return run_fail("--shard runs a part, --plan prints them: one or "
+                        "the other");
+    if (a->shard_n && !a->out_dir)
+        return run_fail("--shard needs --out-dir DIR for its outputs");
+    if (a->plan_n && a->out_dir)
+        return run_fail("--plan writes nothing: no --out-dir");
+    int stdin_used = !strcmp(a->model, "-") || a->list_stdin;
+    for (int k = 0; k < a->inputs.n; k++)
+        stdin_used |= !strcmp(a->inputs.v[k], "-");
+    if (stdin_used)
+        return run_fail("--shard and --plan read the model and inputs from "
+                        "files (every part reads the same): not '-'");
+    if (a->out || a->heat_out || a->json)
+        return run_fail("--shard writes its outputs into --out-dir, and "
+                        "--plan on stdout: no --out, --heatmap or --json "
+                        "(fcn-merge writes the whole map)");
+    if (!several && a->rw)
+        return run_fail("--shard and --plan on one input compute its map in "
+                        "bands, streamed: not with --resize");
+    for (int k = 0; !several && k < a->inputs.n; k++)
+        if (run_ends_with(a->inputs.v[k], ".npy"))
+            return run_fail("--shard and --plan on one input stream an image "
+                            "file: not a .npy");
+    a->stream |= !several;
+    return 0;
+}
+
 /* 0: run; otherwise the exit status (-1: done, 0). */
 int run_parse_args(int argc, char **argv, args *a)
 {
@@ -251,6 +312,8 @@ int run_parse_args(int argc, char **argv, args *a)
                     "block: not with --resize, --heatmap or --out -");
     if (a->fit && !a->rw)
         return run_fail("--fit needs --resize WxH");
+    if ((rc = shard_args(a, several)))
+        return rc;
     cli_prep_apply(&a->com.prep, &a->opt.prep);
     a->opt.precision = a->com.precision;
     return 0;

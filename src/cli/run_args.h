@@ -23,6 +23,9 @@ typedef struct args {
     size_t mem_limit;
     fcn_options opt;
     rt_opts tiff;    /* --out FILE.tif: --classes, --tiff-mode */
+    /* --shard I/N (shard_n > 0), --out-dir, --plan N (docs/scale-out.md) */
+    int shard_i, shard_n, plan_n;
+    const char *out_dir;
 } args;
 
 /* Parse argv into *a (zeroed by the caller). 0: run; -1: done (--help,

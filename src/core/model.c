@@ -311,6 +311,27 @@ const char *fcn_model_label(const fcn_model *m, int cls)
 
 const char *fcn_model_summary(const fcn_model *m) { return m->summary; }
 
+fcn_status fcn_model_map_size(const fcn_model *m, int image_h, int image_w,
+                              int *out_h, int *out_w)
+{
+    if (!m || !out_h || !out_w)
+        return err_set(FCN_ERR_ARG, "fcn_model_map_size: NULL argument");
+    if (image_h < 1 || image_w < 1 || image_h > (1 << 20) ||
+        image_w > (1 << 20))
+        return err_set(FCN_ERR_ARG, "image %dx%d (width x height): each side "
+                       "must be 1 to 1048576", image_w, image_h);
+    shape *sh = mem_alloc(sizeof(shape) * (size_t)m->n_tensors);
+    if (!sh)
+        return err_set(FCN_ERR_NOMEM, "out of memory");
+    fcn_status st = graph_infer_size(m, image_h, image_w, sh);
+    if (!st) {
+        *out_h = sh[m->out_tensor].h;
+        *out_w = sh[m->out_tensor].w;
+    }
+    mem_free(sh);
+    return st;
+}
+
 const char *fcn_blas_info(void) { return blas_info(); }
 
 const char *fcn_gemm_info(fcn_gemm gemm)
