@@ -59,12 +59,15 @@ static const struct option longopts[] = {
 /* "fcn-merge: MESSAGE" on stderr; 1. */
 __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 {
+    char msg[8600];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (char *c = msg; *c; c++)  /* a manifest's strings: one line */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    fprintf(stderr, PROG ": %s\n", msg);
     return 1;
 }
 

@@ -195,8 +195,29 @@ static int entry_parse(const json_t *o, sh_entry *e, const char *where,
 
 /* ---- manifests ---- */
 
+/* Control characters of a message (a manifest's strings and jansson's
+** quotes of its text may hold newlines) as spaces: one line. */
+static void one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
+static int read_manifest(const char *path, sh_manifest *m, char *err,
+                         size_t errlen);
+
 int sh_manifest_read(const char *path, sh_manifest *m, char *err,
                      size_t errlen)
+{
+    int rc = read_manifest(path, m, err, errlen);
+    if (rc != 1)
+        one_line(err);
+    return rc;
+}
+
+static int read_manifest(const char *path, sh_manifest *m, char *err,
+                         size_t errlen)
 {
     memset(m, 0, sizeof *m);
     FILE *f = fopen(path, "rb");
