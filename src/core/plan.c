@@ -13,6 +13,12 @@
 ** estimate, so that a choice between equal work takes fewer strips. */
 #define CALL_COST 1e6
 
+#define SOFT_ARENA ((size_t)SOFT_MB << 20)
+#ifndef SOFT_MB
+#define SOFT_MB 32
+#endif
+#define SOFT_MIN_ROWS 4
+
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 /* ---- the tables of the final choice ---- */
@@ -379,6 +385,18 @@ static int fit_strips(planner *pl, int tw, size_t limit, char *seen)
 ** result) does not depend on the thread count. 0 if nothing fits. */
 static int choose_tiling(planner *pl, size_t limit, char *seen, int *tw_out)
 {
+    /* Where one band of strips fits a working set near the caches, take
+    ** it: strips add no work, and the activations stay cached */
+    const size_t soft = SOFT_ARENA + pl->p->score_bytes;
+    if (limit > soft) {
+        const int th = fit_strips(pl, pl->p->cw, soft, seen);
+        if (th >= SOFT_MIN_ROWS || (th > 0 && pl->p->tiles_y == 1)) {
+            *tw_out = pl->p->cw;
+            return th;
+        }
+        if (pl->oom)
+            return 0;
+    }
     static const int bands[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64};
     const int ow = pl->p->cw;
     int best_tw = 0, best_th = 0, last_tw = 0;
