@@ -106,6 +106,13 @@ int cli_shared_option(const char *prog, const char *usage, cli_common *c,
         c->precision = strcmp(v, "bf16") ? FCN_PRECISION_FP32
                                          : FCN_PRECISION_BF16;
         return 0;
+    case CLI_O_STRIDE_DIV: {
+        long n;
+        if (!cli_int(v, 1, 64, &n))
+            return cli_bad(prog, "stride-divisor", "a number from 1 to 64", v);
+        c->stride_divisor = (int)n;
+        return 0;
+    }
     case CLI_O_RANGE:
         return heat_range_parse(v, &c->range)
                    ? 0 : cli_bad(prog, "range", "auto, 0:1 or LO:HI with LO "

@@ -35,15 +35,22 @@ int cli_mem_limit(const char *prog, const char *v, size_t *out);
 ** (fcn-run, fcn-detect), for their getopt_long tables. */
 enum {
     CLI_O_VERSION = 1000, CLI_O_PROGRESS, CLI_O_MEAN, CLI_O_STD, CLI_O_SCALE,
-    CLI_O_BGR, CLI_O_RGB, CLI_O_CMAP, CLI_O_RANGE, CLI_O_PRECISION
+    CLI_O_BGR, CLI_O_RGB, CLI_O_CMAP, CLI_O_RANGE, CLI_O_PRECISION,
+    CLI_O_STRIDE_DIV
 };
 #define CLI_COMMON_OPTIONS                                                  \
     {"help", no_argument, 0, 'h'}, {"version", no_argument, 0, CLI_O_VERSION}, \
-    {"precision", required_argument, 0, CLI_O_PRECISION}
+    {"precision", required_argument, 0, CLI_O_PRECISION},                   \
+    {"stride-divisor", required_argument, 0, CLI_O_STRIDE_DIV}
 /* --precision's line of the usage texts */
 #define CLI_PRECISION_USAGE                                                 \
     "  --precision P  fp32 (the default) or bf16: weights and GEMM inputs\n" \
     "                 rounded to bfloat16, float32 sums (AVX512_BF16 only)\n"
+/* --stride-divisor's */
+#define CLI_STRIDE_DIVISOR_USAGE                                            \
+    "  --stride-divisor K  a score map K times finer than the network's\n"   \
+    "                 stride (1..64; K divides it): cells stride/K apart,\n"  \
+    "                 each the classifier on its window (docs/engine.md)\n"
 #define CLI_RUN_OPTIONS                                                     \
     {"quiet", no_argument, 0, 'q'},                                         \
     {"progress", no_argument, 0, CLI_O_PROGRESS},                           \
@@ -72,6 +79,7 @@ int cli_prep_option(cli_prep *p, const char *prog, const char *opt,
 typedef struct cli_common {
     int quiet, progress, cmap;
     fcn_precision precision;  /* --precision */
+    int stride_divisor;       /* --stride-divisor (0: none) */
     heat_range range;
     cli_prep prep;
 } cli_common;

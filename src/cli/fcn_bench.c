@@ -32,6 +32,7 @@ static const char *usage =
     "  --gemm G       convolution GEMM: packed (fcn's kernel, the default\n"
     "                 where the CPU has it) or blas (OpenBLAS SGEMM)\n"
     CLI_PRECISION_USAGE
+    CLI_STRIDE_DIVISOR_USAGE
     "  --no-layers    skip the per-layer table (and its SGEMM measurements)\n"
     "  -h, --help     this text\n"
     "  --version      the version\n";
@@ -133,6 +134,8 @@ static int option(void *ud, int o, const char *v, int argc, char **argv)
     int k = cli_shared_option("fcn-bench", usage, &unused, o, v);
     if (o == CLI_O_PRECISION)
         a->opt.precision = unused.precision;
+    if (o == CLI_O_STRIDE_DIV)
+        a->opt.stride_divisor = unused.stride_divisor;
     (void)argc;
     if (k != CLI_NOT_SHARED)
         return k;

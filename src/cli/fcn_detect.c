@@ -70,6 +70,8 @@ static const char *usage =
     "  --threads N       threads (0 = all cores, the default; up to 1024)\n"
     "  --precision P     fp32 (the default) or bf16: weights and GEMM inputs\n"
     "                    rounded to bfloat16, float32 sums (AVX512_BF16 only)\n"
+    "  --stride-divisor K  score maps K times finer than the network's stride\n"
+    "                    (1..64; K divides it): more candidate windows\n"
     "  --max-pixels N    the largest image (width x height) decoded, and\n"
     "                    pyramid level made (default 100000000)\n"
     "  --mem-limit N     bytes for score map + activations per level (K, M,\n"
@@ -522,6 +524,7 @@ static int setup(const args *a, ctx *c)
     cli_prep prep = a->com.prep; /* copied at load */
     cli_prep_apply(&prep, &mo.prep);
     mo.precision = a->com.precision;
+    mo.stride_divisor = a->com.stride_divisor;
     if (fcn_model_load(a->model_path, &mo, &c->m) != FCN_OK) {
         if (!cli_prep_explain(&prep, PROG, fcn_last_error()))
             fail(fcn_last_error());

@@ -41,6 +41,7 @@ static const char *usage =
     "  --top K        also print the K best classes of every cell (1..1000)\n"
     "  --threads N    threads (0 = all cores, the default; up to 1024)\n"
     CLI_PRECISION_USAGE
+    CLI_STRIDE_DIVISOR_USAGE
     "  --resize WxH   resize the image first (model's filter; 1..65536 each)\n"
     "  --fit F        how --resize fits: stretch (the default), crop (aspect\n"
     "                 kept, the centre WxH cut) or shorter (aspect kept, the\n"
@@ -316,6 +317,7 @@ int run_parse_args(int argc, char **argv, args *a)
         return rc;
     cli_prep_apply(&a->com.prep, &a->opt.prep);
     a->opt.precision = a->com.precision;
+    a->opt.stride_divisor = a->com.stride_divisor;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 **   meta, graph records -> nodes; shapes as trained    (meta.c, graph.c)
 **   pass_fcn    the classifier -> fully convolutional  (pass_fcn.c)
 **   pass_fold   drop, fold, fuse, compact              (pass_fold.c)
+**   pass_atrous a map finer than the stride (option)   (pass_atrous.c)
 **   prepare     pack weights, Winograd transforms      (each op's prepare)
 **   geometry    stride, offset, receptive field, smallest input
 */
@@ -137,6 +138,7 @@ static fcn_status load_graph(const rd_model *rd, const fcn_options *opt,
         (st = meta_override(m, &opt->prep)) ||
         (st = pass_fcn(nodes, n_nodes, trained, opt, &m->ar, converted)) ||
         (st = pass_fold(m, nodes, n_nodes, n_nodes, converted)) ||
+        (st = pass_atrous(m, opt->stride_divisor, converted)) ||
         (st = prepare(m, opt)) || (st = geom_compute(m, scratch)))
         goto done;
     st = describe(m, converted);

@@ -77,6 +77,15 @@ fcn_status pass_fcn(node *nodes, int n_nodes, const shape *trained,
 fcn_status pass_fold(fcn_model *m, node *nodes, int n_nodes, int out_t,
                      shape *shapes);
 
+/* ---- pass_atrous.c ---- */
+
+/* The a-trous rewrite of the converted network for a score map K times
+** finer than its stride (fcn_options.stride_divisor; K 0 or 1: nothing):
+** FCN_ERR_ARG when K is out of range or does not divide the stride.
+** shapes (n_tensors) receives the rewritten network's at the trained
+** size. */
+fcn_status pass_atrous(fcn_model *m, int K, shape *shapes);
+
 /* ---- geometry.c ---- */
 
 /* The output's stride, offset and receptive field (m->geom), and the

@@ -210,6 +210,18 @@ void win2d_axis(const win2d *w, int axis, int *k, int *s, int *d, int *p)
     *p = axis ? w->pl : w->pt;
 }
 
+void win2d_densify(win2d *w, int axis, int dense, int f)
+{
+    int *k = axis ? &w->kw : &w->kh, *s = axis ? &w->sw : &w->sh,
+        *d = axis ? &w->dw : &w->dh, *pa = axis ? &w->pl : &w->pt,
+        *pb = axis ? &w->pr : &w->pb;
+    if (*k > 1)
+        *d *= dense;
+    *pa *= dense;
+    *pb *= dense;
+    *s /= f;
+}
+
 int op_infer_same(const node *n, const shape *const *in, shape *out,
                   char *msg, size_t msz)
 {

@@ -103,6 +103,11 @@ static void conv_window(const node *n, int axis, int *k, int *s, int *d,
     win2d_axis(&((const conv_param *)n->param)->k.win, axis, k, s, d, p);
 }
 
+static void conv_densify(node *n, int axis, int dense, int f)
+{
+    win2d_densify(&((conv_param *)n->param)->k.win, axis, dense, f);
+}
+
 static int64_t weight_count(const kconv *k)
 {
     return (int64_t)k->cout * (k->cin / k->groups) * k->win.kh * k->win.kw;
@@ -379,8 +384,11 @@ static void conv_describe(const node *n, char *buf, size_t size)
 {
     const conv_param *p = n->param;
     const kconv *k = &p->k;
-    snprintf(buf, size, " %dx%d/%d %d->%d%s%s%s", k->win.kh, k->win.kw,
-             k->win.sh, k->cin, k->cout, k->groups > 1 ? " grouped" : "",
+    char dil[24] = "";
+    if (k->win.dh > 1 || k->win.dw > 1)
+        snprintf(dil, sizeof dil, " dil %d", k->win.dh);
+    snprintf(buf, size, " %dx%d/%d%s %d->%d%s%s%s", k->win.kh, k->win.kw,
+             k->win.sh, dil, k->cin, k->cout, k->groups > 1 ? " grouped" : "",
              k->act.kind != ACT_NONE ? " +act" : "", p->wino ? " winograd" : "");
 }
 
@@ -432,8 +440,8 @@ static void conv_release(node *n)
 const op_def op_conv = {
     .min_in = 1, .max_in = 1, .param_size = sizeof(conv_param),
     .parse = conv_parse, .infer = conv_infer, .window = conv_window,
-    .to_fcn = conv_to_fcn, .fuse = conv_fuse, .prepare = conv_prepare,
-    .weight_bytes = conv_weight_bytes, .plan = conv_plan_op,
+    .densify = conv_densify, .to_fcn = conv_to_fcn, .fuse = conv_fuse,
+    .prepare = conv_prepare, .weight_bytes = conv_weight_bytes, .plan = conv_plan_op,
     .block = conv_block,
     .forward = conv_forward, .describe = conv_describe, .stats = conv_stats,
     .release = conv_release,

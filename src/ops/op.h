@@ -152,6 +152,12 @@ typedef struct op_def {
     /* along axis 0 (rows) or 1 (columns): output o reads inputs [o*s - p,
     ** o*s - p + (k-1)*d + 1) */
     void (*window)(const node *n, int axis, int *k, int *s, int *d, int *p);
+    /* the a-trous rewrite (fcn_options.stride_divisor, core/pass_atrous.c)
+    ** along one axis: the input map is `dense` times denser than the
+    ** network's, and the stride loses a factor f (f divides it): dilation
+    ** and padding multiply by dense, the stride is divided by f. NULL: an
+    ** op whose window (if any) cannot be rewritten */
+    void (*densify)(node *n, int axis, int dense, int f);
     fcn_status (*to_fcn)(const op_convert *c, node *n);
     /* absorb `next`, this node's output's only reader: *done = 1 if so */
     fcn_status (*fuse)(node *n, const node *next, int *done);
@@ -218,5 +224,8 @@ void op_window(const node *n, int axis, int *k, int *s, int *d, int *p);
 
 /* The window of a window op along one axis, from its win2d. */
 void win2d_axis(const win2d *w, int axis, int *k, int *s, int *d, int *p);
+/* densify on a win2d (op_def.densify): along one axis, dilation (of a
+** kernel longer than 1) and both paddings times dense, stride / f. */
+void win2d_densify(win2d *w, int axis, int dense, int f);
 
 #endif

@@ -56,6 +56,15 @@ static void pad_window(const node *n, int axis, int *k, int *s, int *d,
     *p = axis ? q->pl : q->pt;
 }
 
+/* Padding of a map `dense` times denser (pads have stride 1: f is 1). */
+static void pad_densify(node *n, int axis, int dense, int f)
+{
+    (void)f;
+    pad_param *q = n->param;
+    *(axis ? &q->pl : &q->pt) *= dense;
+    *(axis ? &q->pr : &q->pb) *= dense;
+}
+
 static void pad_forward(const node *n, const op_run *r, par *pr)
 {
     const pad_param *p = n->param;
@@ -79,5 +88,6 @@ static void pad_forward(const node *n, const op_run *r, par *pr)
 const op_def op_pad = {
     .min_in = 1, .max_in = 1, .param_size = sizeof(pad_param),
     .parse = pad_parse, .infer = pad_infer, .window = pad_window,
+    .densify = pad_densify,
     .forward = pad_forward,
 };

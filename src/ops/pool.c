@@ -14,8 +14,12 @@
 #include "ops/op.h"
 
 typedef struct pool_param {
-    win2d win;              /* dilation 1 */
+    win2d win;              /* dilation 1 but after the a-trous rewrite
+                               (fcn_options.stride_divisor) */
     int ceil_mode, count_include_pad;
+    /* ceil mode after the a-trous rewrite: the stride and kernel as the
+    ** network had them, in this map's pixels (0: not rewritten) */
+    int ceil_s[2], ceil_k[2];
     int c;                  /* channels (set at load; 0: unknown) */
 } pool_param;
 
@@ -31,6 +35,25 @@ static fcn_status pool_parse(op_parse *c, node *n)
     return c->st;
 }
 
+/* Outputs along an axis of n inputs of a ceil-mode pool made denser (the
+** a-trous rewrite): those of the network's ceil mode on every phase of
+** the map, interleaved. Output v starts at v*s - pa (s, pa, pb as
+** rewritten); it exists when the network's pool on the phase it reads
+** would have it: a start before the input's end plus the leading
+** padding, and before its end plus both paddings plus (stride - kernel)
+** as the network had them (ceil_s, ceil_k, in this map's pixels). */
+static int ceil_out(const pool_param *p, int axis, int n)
+{
+    int k, s, d, pa;
+    win2d_axis(&p->win, axis, &k, &s, &d, &pa);
+    const int64_t pb = axis ? p->win.pr : p->win.pb,
+                  e1 = (int64_t)n + pa,
+                  e2 = (int64_t)n + pa + pb + p->ceil_s[axis] -
+                       p->ceil_k[axis],
+                  e = e1 < e2 ? e1 : e2;  /* v*s < e */
+    return e <= 0 ? 0 : (int)((e + s - 1) / s);
+}
+
 static int pool_infer(const node *n, const shape *const *in, shape *out,
                       char *msg, size_t msz)
 {
@@ -38,12 +61,17 @@ static int pool_infer(const node *n, const shape *const *in, shape *out,
     const win2d *w = &p->win;
     const shape a = *in[0];
     *out = a;
-    out->h = win_out(a.h, w->kh, w->sh, 1, w->pt, w->pb, p->ceil_mode);
-    out->w = win_out(a.w, w->kw, w->sw, 1, w->pl, w->pr, p->ceil_mode);
+    out->h = p->ceil_s[0] ? ceil_out(p, 0, a.h)
+                          : win_out(a.h, w->kh, w->sh, w->dh, w->pt, w->pb,
+                                    p->ceil_mode);
+    out->w = p->ceil_s[1] ? ceil_out(p, 1, a.w)
+                          : win_out(a.w, w->kw, w->sw, w->dw, w->pl, w->pr,
+                                    p->ceil_mode);
     if (out->h < 1 || out->w < 1) {
-        snprintf(msg, msz, "%dx%d window does not fit its %dx%d input "
-                 "(padding %d,%d,%d,%d)", w->kh, w->kw, a.h, a.w, w->pt,
-                 w->pl, w->pb, w->pr);
+        snprintf(msg, msz, "%lldx%lld window does not fit its %dx%d input "
+                 "(padding %d,%d,%d,%d)", (long long)(w->kh - 1) * w->dh + 1,
+                 (long long)(w->kw - 1) * w->dw + 1, a.h, a.w, w->pt, w->pl,
+                 w->pb, w->pr);
         return 0;
     }
     return 1;
@@ -53,6 +81,18 @@ static void pool_window(const node *n, int axis, int *k, int *s, int *d,
                         int *p)
 {
     win2d_axis(&((const pool_param *)n->param)->win, axis, k, s, d, p);
+}
+
+static void pool_densify(node *n, int axis, int dense, int f)
+{
+    pool_param *p = n->param;
+    int k, s, d, pa;
+    win2d_axis(&p->win, axis, &k, &s, &d, &pa);
+    if (p->ceil_mode && s > 1) {  /* pools have dilation 1 until now */
+        p->ceil_s[axis] = s * dense;
+        p->ceil_k[axis] = k * dense;
+    }
+    win2d_densify(&p->win, axis, dense, f);
 }
 
 /* A global pool (or one in disguise) as a window of the trained map with
@@ -155,6 +195,57 @@ static void pool_row(const pool_param *p, int max, const view *in,
         }
         y[ox] = r;
     }
+}
+
+/* Taps i of [0, k) of a dilated window from u (step d) with u + i*d in
+** [0, end): *i0 .. *i1 - 1. */
+static void taps(int64_t u, int k, int d, int64_t end, int *i0, int *i1)
+{
+    int64_t a = u < 0 ? (-u + d - 1) / d : 0,
+            b = end > u ? (end - u + d - 1) / d : 0;
+    *i0 = (int)(a < k ? a : k);
+    *i1 = (int)(b < k ? b : k);
+}
+
+/* A dilated pool (after the a-trous rewrite): the direct loop over the
+** taps, in row-major order as the loops above (the same max, NaN
+** included); the average counts the taps inside the map, or with
+** count_include_pad those inside the padded map. */
+static void pool_dilated(const pool_param *p, int max, const view *in,
+                         const view *out, par *pr)
+{
+    const win2d *w = &p->win;
+    int64_t c0, c1;
+    par_range(pr, out->c, &c0, &c1);
+    for (int c = (int)c0; c < c1; c++)
+        for (int oy = 0; oy < out->h; oy++) {
+            const int64_t h0 = (int64_t)(out->y0 + oy) * w->sh - w->pt;
+            int ya, yb, yp, xa, xb, xp, t;
+            taps(h0, w->kh, w->dh, in->H, &ya, &yb);
+            taps(h0, w->kh, w->dh, (int64_t)in->H + w->pb, &t, &yp);
+            float *y = view_row(out, c, oy);
+            for (int ox = 0; ox < out->w; ox++) {
+                const int64_t w0 = (int64_t)(out->x0 + ox) * w->sw - w->pl;
+                taps(w0, w->kw, w->dw, in->W, &xa, &xb);
+                taps(w0, w->kw, w->dw, (int64_t)in->W + w->pr, &t, &xp);
+                float r = max ? -INFINITY : 0.0f;
+                for (int ky = ya; ky < yb; ky++) {
+                    const float *row = in->p + (int64_t)c * in->ps +
+                                       (h0 + (int64_t)ky * w->dh - in->y0) *
+                                           in->rs + w0 - in->x0;
+                    for (int kx = xa; kx < xb; kx++) {
+                        const float v = row[(int64_t)kx * w->dw];
+                        r = max ? (v > r ? v : r) : r + v;
+                    }
+                }
+                if (!max) {
+                    const int cnt = p->count_include_pad ? yp * xp
+                                                         : (yb - ya) * (xb - xa);
+                    r = cnt > 0 ? r / (float)cnt : 0.0f;
+                }
+                y[ox] = r;
+            }
+        }
 }
 
 /* ---- large windows: separable, work independent of the window ----
@@ -473,8 +564,8 @@ static void pool_plan_op(const node *n, shape map, int out_h, int out_w,
     memset(pp, 0, sizeof *pp);
     op->ws_floats = 0;
     op->work = (double)out_h * out_w * C;
-    if ((int64_t)w->kh * w->kw <= POOL_BIG_TAPS)
-        return;
+    if ((int64_t)w->kh * w->kw <= POOL_BIG_TAPS || w->dh > 1 || w->dw > 1)
+        return;  /* the direct loop (dilated: docs/engine.md) */
     int64_t rows = (int64_t)(out_h - 1) * w->sh + w->kh,
             cols = (int64_t)(out_w - 1) * w->sw + w->kw;
     rows = rows < MEM_MAX_DIM ? rows : MEM_MAX_DIM;
@@ -500,6 +591,10 @@ static void pool_forward(const node *n, const op_run *r, par *pr)
     const view *in = &r->in[0], *out = r->out;
     const int H = in->H, max = n->op == OP_MAXPOOL;
     const pool_plan *pp = r->plan ? (const pool_plan *)r->plan->data : NULL;
+    if (w->dh > 1 || w->dw > 1) {
+        pool_dilated(p, max, in, out, pr);
+        return;
+    }
     if (pp && pp->big && r->ws) {
         axis1 gy = axis_make(out->y0, out->h, w->kh, w->sh, w->pt, in->H),
               gx = axis_make(out->x0, out->w, w->kw, w->sw, w->pl, in->W);
@@ -529,7 +624,10 @@ static void pool_forward(const node *n, const op_run *r, par *pr)
 static void pool_describe(const node *n, char *buf, size_t size)
 {
     const win2d *w = &((const pool_param *)n->param)->win;
-    snprintf(buf, size, " %dx%d/%d", w->kh, w->kw, w->sh);
+    if (w->dh > 1 || w->dw > 1)
+        snprintf(buf, size, " %dx%d/%d dil %d", w->kh, w->kw, w->sh, w->dh);
+    else
+        snprintf(buf, size, " %dx%d/%d", w->kh, w->kw, w->sh);
 }
 
 static void pool_stats(const node *n, shape in, fcn_layer_stats *st)
@@ -546,6 +644,7 @@ static void pool_stats(const node *n, shape in, fcn_layer_stats *st)
 #define POOL_DEF                                                             \
     .min_in = 1, .max_in = 1, .param_size = sizeof(pool_param),              \
     .parse = pool_parse, .infer = pool_infer, .window = pool_window,         \
+    .densify = pool_densify,                                                 \
     .to_fcn = pool_to_fcn, .plan = pool_plan_op, .forward = pool_forward,   \
     .describe = pool_describe, .stats = pool_stats
 

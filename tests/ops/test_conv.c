@@ -101,7 +101,7 @@ static void make_conv(const conv_case *c, const conv_data *d, int wino,
     }
     fcn_options po = {FCN_GAP_WINDOW,
                       wino ? FCN_WINOGRAD_ALWAYS : FCN_WINOGRAD_NEVER,
-                      pack ? FCN_GEMM_AUTO : FCN_GEMM_BLAS, 0, {0}, 0};
+                      pack ? FCN_GEMM_AUTO : FCN_GEMM_BLAS, 0, {0}, 0, 0};
     op_prepare pc = {&po, 0, NULL};
     if (!st)
         st = op_get(OP_CONV)->prepare(n, &pc);

@@ -9,7 +9,9 @@
 ** kept; avg, summed in double, within 2^-23 |ref| + 1e-10 max|window|
 ** (the final rounding to float). Every case also runs through its plan
 ** and workspace with 1, 2 and 3 threads and in 2 x 2 tiles, all bit-
-** identical. The global pools exist only at load: models
+** identical. Dilated windows (the a-trous rewrite of fcn_options.
+** stride_divisor dilates pools: the op's densify) against the same loop
+** over the dilated taps. The global pools exist only at load: models
 ** with them are run at the trained size (the mean / max of the map) and
 ** on larger inputs (the same over every window of the trained size, or
 ** per location with FCN_GAP_LOCAL), and so is a pool whose window covers
@@ -27,23 +29,35 @@ static int pool_dropped;
 typedef struct pool_case {
     int max, C, H, W, kh, kw, sh, sw, pt, pl, pb, pr, ceil, cip;
     int special;  /* 1: some infinities and NaNs; 2: zeros of either sign */
+    int dh, dw;   /* dilation (0: 1), by densify; pads are multiples */
 } pool_case;
 
-static int big(const pool_case *p) { return p->kh * p->kw > 64; }
+static int dil(int d) { return d > 1 ? d : 1; }
+
+/* The separable path: large undilated windows. */
+static int big(const pool_case *p)
+{
+    return p->kh * p->kw > 64 && dil(p->dh) == 1 && dil(p->dw) == 1;
+}
 
 static double pool_ref(const pool_case *p, const float *x, int c, int oy,
                        int ox, double *tol)
 {
-    int h0 = oy * p->sh - p->pt, w0 = ox * p->sw - p->pl;
-    int h1 = h0 + p->kh < p->H + p->pb ? h0 + p->kh : p->H + p->pb;
-    int w1 = w0 + p->kw < p->W + p->pr ? w0 + p->kw : p->W + p->pr;
-    int pool_size = (h1 - h0) * (w1 - w0);
-    int ha = h0 > 0 ? h0 : 0, wa = w0 > 0 ? w0 : 0;
-    int hb = h1 < p->H ? h1 : p->H, wb = w1 < p->W ? w1 : p->W;
+    const int h0 = oy * p->sh - p->pt, w0 = ox * p->sw - p->pl,
+              dh = dil(p->dh), dw = dil(p->dw);
+    int ph = 0, pw = 0;  /* taps inside the padded map */
+    for (int i = 0; i < p->kh; i++)
+        ph += h0 + i * dh < p->H + p->pb;
+    for (int j = 0; j < p->kw; j++)
+        pw += w0 + j * dw < p->W + p->pr;
+    const int pool_size = ph * pw;
     double s = 0.0, mx = -INFINITY, amax = 0.0;
     int cnt = 0;
-    for (int y = ha; y < hb; y++)
-        for (int xx = wa; xx < wb; xx++) {
+    for (int i = 0; i < p->kh; i++)
+        for (int j = 0; j < p->kw; j++) {
+            const int y = h0 + i * dh, xx = w0 + j * dw;
+            if (y < 0 || y >= p->H || xx < 0 || xx >= p->W)
+                continue;
             double v = x[((int64_t)c * p->H + y) * p->W + xx];
             s += v;
             mx = v > mx ? v : mx;
@@ -200,9 +214,9 @@ static void forward_tiled(const pool_case *p, const node *n, float *x,
             if (th < 1 || tw < 1)
                 continue;
             int i0 = y0 * p->sh - p->pt, i1 = (y0 + th - 1) * p->sh - p->pt +
-                                              p->kh;
+                                              (p->kh - 1) * dil(p->dh) + 1;
             int j0 = x0 * p->sw - p->pl, j1 = (x0 + tw - 1) * p->sw - p->pl +
-                                              p->kw;
+                                              (p->kw - 1) * dil(p->dw) + 1;
             i0 = i0 < 0 ? 0 : i0;
             j0 = j0 < 0 ? 0 : j0;
             i1 = i1 < p->H ? i1 : p->H;
@@ -237,8 +251,9 @@ static void fill_special(const pool_case *p, float *x, int64_t n)
 
 static void run_pool(const pool_case *p)
 {
+    const int dh = dil(p->dh), dw = dil(p->dw);
     int k[2] = {p->kh, p->kw}, s[2] = {p->sh, p->sw},
-        pad[4] = {p->pt, p->pl, p->pb, p->pr};
+        pad[4] = {p->pt / dh, p->pl / dw, p->pb / dh, p->pr / dw};
     tlayer t;
     tl_init(&t, p->max ? "MaxPool" : "AvgPool");
     tl_ints(&t, "kernel", 2, k);
@@ -251,23 +266,27 @@ static void run_pool(const pool_case *p)
     node n;
     CHECK(t_node(&t, 1, &n, &ar) == FCN_OK, "pool: parse: %s",
           fcn_last_error());
-    const int OH = window_ref(p->H, p->kh, p->sh, 1, p->pt, p->pb, p->ceil),
-              OW = window_ref(p->W, p->kw, p->sw, 1, p->pl, p->pr, p->ceil);
+    if (dh > 1 || dw > 1) {  /* pads and dilation times dh, dw */
+        op_get(n.op)->densify(&n, 0, dh, 1);
+        op_get(n.op)->densify(&n, 1, dw, 1);
+    }
+    const int OH = window_ref(p->H, p->kh, p->sh, dh, p->pt, p->pb, p->ceil),
+              OW = window_ref(p->W, p->kw, p->sw, dw, p->pl, p->pr, p->ceil);
     char desc[300];
-    snprintf(desc, sizeof desc, "%s C=%d in=%dx%d k=%dx%d s=%dx%d pad(t,l,b,r)"
-             "=%d,%d,%d,%d ceil_mode=%d count_include_pad=%d out=%dx%d",
-             p->max ? "maxpool" : "avgpool", p->C, p->H, p->W, p->kh, p->kw,
-             p->sh, p->sw, p->pt, p->pl, p->pb, p->pr, p->ceil, p->cip, OH,
-             OW);
+    snprintf(desc, sizeof desc, "%s C=%d in=%dx%d k=%dx%d s=%dx%d d=%dx%d "
+             "pad(t,l,b,r)=%d,%d,%d,%d ceil_mode=%d count_include_pad=%d "
+             "out=%dx%d", p->max ? "maxpool" : "avgpool", p->C, p->H, p->W,
+             p->kh, p->kw, p->sh, p->sw, dh, dw, p->pt, p->pl, p->pb, p->pr,
+             p->ceil, p->cip, OH, OW);
     shape is = {p->C, p->H, p->W}, os;
     int fits = t_infer(&n, &is, 1, &os);
     CHECK(fits == (OH >= 1 && OW >= 1) && (!fits || (os.h == OH &&
           os.w == OW && os.c == p->C)), "%s: infer gives %dx%d", desc, os.h,
           os.w);
     if (fits && OH >= 1 && OW >= 1) {
-        if (p->ceil && (window_ref(p->H, p->kh, p->sh, 1, p->pt, p->pb, 0) !=
+        if (p->ceil && (window_ref(p->H, p->kh, p->sh, dh, p->pt, p->pb, 0) !=
                             OH ||
-                        window_ref(p->W, p->kw, p->sw, 1, p->pl, p->pr, 0) != OW))
+                        window_ref(p->W, p->kw, p->sw, dw, p->pl, p->pr, 0) != OW))
             pool_dropped++; /* ceil mode made a difference */
         const int64_t in_n = (int64_t)p->C * p->H * p->W,
                       on = (int64_t)p->C * OH * OW;
@@ -357,13 +376,13 @@ static void big_tests(int max)
     for (size_t i = 0; i < sizeof hand / sizeof hand[0]; i++) {
         const int *h = hand[i];
         pool_case p = {max, h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
-                       h[8], h[9], h[10], h[11], h[12], h[13]};
+                       h[8], h[9], h[10], h[11], h[12], h[13], 1, 1};
         run_pool(&p);
     }
     for (int i = 0; i < 40; i++) {
         pool_case p = {max, irand(1, 3), irand(10, 80), irand(10, 80), 0, 0,
                        0, 0, 0, 0, 0, 0, irand(0, 1), irand(0, 1),
-                       irand(0, 2)};
+                       irand(0, 2), 1, 1};
         do {
             p.kh = irand(1, 40);
             p.kw = irand(1, 40);
@@ -390,12 +409,12 @@ static void pool_tests(int max)
             for (size_t i = 0; i < sizeof hand / sizeof hand[0]; i++) {
                 const int *h = hand[i];
                 pool_case p = {max, h[0], h[1], h[2], h[3], h[4], h[5], h[6],
-                               h[7], h[8], h[9], h[10], ceil, cip, 0};
+                               h[7], h[8], h[9], h[10], ceil, cip, 0, 1, 1};
                 run_pool(&p);
             }
     for (int i = 0; i < 150; i++) {
         pool_case p = {max, irand(1, 4), irand(1, 20), irand(1, 20), 0, 0, 0,
-                       0, 0, 0, 0, 0, irand(0, 1), irand(0, 1), 0};
+                       0, 0, 0, 0, 0, irand(0, 1), irand(0, 1), 0, 1, 1};
         p.kh = irand(1, 5);
         p.kw = irand(0, 2) ? p.kh : irand(1, 5);
         p.sh = irand(1, 3);
@@ -408,6 +427,22 @@ static void pool_tests(int max)
             p.pb = p.pt;
             p.pr = p.pl;
         }
+        run_pool(&p);
+    }
+    /* dilated (densify), up to 7x7 taps; floor mode (ceil mode's windows
+    ** of a rewritten pool: tests/test_stride_divisor.py) */
+    for (int i = 0; i < 60; i++) {
+        pool_case p = {max, irand(1, 3), irand(1, 30), irand(1, 30), 0, 0, 0,
+                       0, 0, 0, 0, 0, 0, irand(0, 1), i % 5 == 4,
+                       irand(1, 4), irand(1, 4)};
+        p.kh = irand(1, 7);
+        p.kw = irand(0, 2) ? p.kh : irand(1, 7);
+        p.sh = irand(1, 3);
+        p.sw = irand(0, 2) ? p.sh : irand(1, 3);
+        p.pt = irand(0, p.kh - 1) * p.dh;
+        p.pb = irand(0, p.kh - 1) * p.dh;
+        p.pl = irand(0, p.kw - 1) * p.dw;
+        p.pr = irand(0, p.kw - 1) * p.dw;
         run_pool(&p);
     }
     big_tests(max);
@@ -451,7 +486,7 @@ static void global_case(const char *op, int max, int local, int C, int h,
     tl_init(&one, "Mul");
     tl_float(&one, "value", 1.0f);
     tm_layer(tm, "Mul", "one", "pooled", "out", &one);
-    fcn_options opt = {local ? FCN_GAP_LOCAL : FCN_GAP_WINDOW, 0, 0, 0, {0}, 0};
+    fcn_options opt = {local ? FCN_GAP_LOCAL : FCN_GAP_WINDOW, 0, 0, 0, {0}, 0, 0};
     fcn_model *m = tm_load(tm, &opt);
     if (!m)
         return;
