@@ -1,10 +1,9 @@
 #!/bin/sh
 # The Python package (python/, pyproject.toml): pip-installs it from the
-# source tree into a venv in the build directory (offline: --no-index,
-# --no-build-isolation, Debian's meson-python and numpy; meson-python's
-# build directory is kept there too, so a rerun rebuilds only what changed),
-# then runs tests/python/test_fcn.py with pytest against this build's
-# fcn-run and fcn-detect. A sanitizer build skips (says so): the extension
+# source tree into a venv in the build directory (tests/python_venv.sh:
+# offline, Debian's meson-python and numpy; kept, rebuilt when the sources
+# change), then runs tests/python/ (test_fcn.py, test_region.py) with
+# pytest against this build's fcn-run and fcn-detect. A sanitizer build skips (says so): the extension
 # would need the sanitizer runtime preloaded into python.
 # Ends with "N passed, N failed" (pytest's counts).
 # The package is built with this build's optimization level, so that its
@@ -19,28 +18,14 @@ if [ "$san" != none ]; then
   exit 0
 fi
 venv=$build/python-venv
-log=$build/python-pip.log
-[ -x "$venv/bin/python" ] ||
-  /usr/bin/python3 -m venv --system-site-packages "$venv" || {
-  echo "cannot create $venv"; echo "0 passed, 1 failed"; exit 1; }
-t0=$(date +%s)
-# PIP_FIND_LINKS unset: nothing but the checkout and the system's packages
-if ! (cd "$src" && env -u PIP_FIND_LINKS PIP_NO_CACHE_DIR=1 \
-      PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/pip" install --no-index \
-      --no-build-isolation --no-deps --force-reinstall \
-      --config-settings builddir="$build/python-build" \
-      --config-settings setup-args="-Doptimization=$opt" .) >"$log" 2>&1; then
-  tail -40 "$log"
-  echo "pip install failed (log: $log)"
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-echo "pip install: $(($(date +%s) - t0)) s (log: $log)"
+# the package into $venv (shared with test_dask.sh, installed once)
+sh "$(dirname "$0")/python_venv.sh" "$build" "$src" "$opt" || {
+  echo "0 passed, 1 failed"; exit 1; }
 out=$build/python-pytest.txt
 # run from the build dir, so that "import fcn" is the installed package
 cd "$build" && FCN_RUN=$run FCN_DETECT=$detect FCN_SOURCE=$src \
   "$venv/bin/python" -m pytest -q -p no:cacheprovider -s --tb=short \
-  "$src/tests/python/test_fcn.py" >"$out" 2>&1
+  "$src/tests/python" >"$out" 2>&1
 rc=$?
 cat "$out"
 summary=$(tail -1 "$out")

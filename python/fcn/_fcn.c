@@ -139,22 +139,25 @@ static PyMethodDef Model_methods[] = {
 OBJECT_TYPE(Model, "a loaded fcn_model (made by _fcn.load)", Model_methods,
             NULL);
 
-/* load(source, from_memory, gap, winograd, gemm, max_pixels, precision):
+/* load(source, from_memory, gap, winograd, gemm, max_pixels, precision,
+** stride_divisor):
 ** source is a file system path (str or bytes) or, from_memory, a
 ** bytes-like object. */
 static PyObject *mod_load(PyObject *mod, PyObject *args)
 {
     PyObject *src, *path = NULL;
-    int from_memory, gap, winograd, gemm, precision;
+    int from_memory, gap, winograd, gemm, precision, stride_divisor;
     long long maxpx;
     (void)mod;
-    if (!PyArg_ParseTuple(args, "OpiiiLi", &src, &from_memory, &gap,
-                          &winograd, &gemm, &maxpx, &precision))
+    if (!PyArg_ParseTuple(args, "OpiiiLii", &src, &from_memory, &gap,
+                          &winograd, &gemm, &maxpx, &precision,
+                          &stride_divisor))
         return NULL;
     fcn_options o = {.gap_mode = (fcn_gap_mode)gap,
                      .winograd = (fcn_winograd)winograd,
                      .gemm = (fcn_gemm)gemm, .max_pixels = (int64_t)maxpx,
-                     .precision = (fcn_precision)precision};
+                     .precision = (fcn_precision)precision,
+                     .stride_divisor = stride_divisor};
     Py_buffer view = {0};
     if (from_memory ? PyObject_GetBuffer(src, &view, PyBUF_SIMPLE) < 0
                     : !PyUnicode_FSConverter(src, &path))
@@ -480,6 +483,16 @@ static PyMethodDef mod_methods[] = {
     {"detector", ext_detector, METH_VARARGS,
      "detector(model, scales, threshold, iou, max_detections, classes, "
      "heat_class, threads, mem_limit) -> Detector"},
+    {"map_size", ext_map_size, METH_VARARGS,
+     "map_size(model, height, width) -> (rows, cols)"},
+    {"run_region", ext_run_region, METH_VARARGS,
+     "run_region(model, path, cells, threads, mem_limit, level) -> "
+     "(scores, geometry tuple)"},
+    {"image_size", ext_image_size, METH_VARARGS,
+     "image_size(model, path, level) -> (height, width)"},
+    {"input_window", ext_input_window, METH_VARARGS,
+     "input_window(model, height, width, cells, mem_limit) -> (y, x, h, w)"},
+    {"gemm_info", ext_gemm_info, METH_VARARGS, "fcn_gemm_info(gemm)"},
     {"version", mod_version, METH_NOARGS, "fcn_version()"},
     {"pyramid_scales", ext_pyramid_scales, METH_VARARGS,
      "fcn_pyramid_scales(min_scale, max_scale, step) as a tuple"},

@@ -66,4 +66,11 @@ PyObject *ext_detector(PyObject *mod, PyObject *args);
 PyObject *ext_pyramid_scales(PyObject *mod, PyObject *args);
 PyObject *ext_detect_defaults(PyObject *mod, PyObject *unused);
 
+/* the module's streamed maps (_fcn_stream.c) */
+PyObject *ext_map_size(PyObject *mod, PyObject *args);
+PyObject *ext_run_region(PyObject *mod, PyObject *args);
+PyObject *ext_image_size(PyObject *mod, PyObject *args);
+PyObject *ext_input_window(PyObject *mod, PyObject *args);
+PyObject *ext_gemm_info(PyObject *mod, PyObject *args);
+
 #endif

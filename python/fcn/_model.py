@@ -171,19 +171,26 @@ class Model:
     idle sessions (one per input size and options) are kept for reuse.
     precision: "fp32" or "bf16" (weights and GEMM inputs rounded to
     bfloat16, float32 sums; needs AVX512_BF16, else fcn.Error).
+    stride_divisor: K > 1 gives score maps K times finer than the
+    network's stride (cells stride/K pixels apart, each the classifier on
+    its window for VALID models; K must divide the stride, else
+    fcn.Error); 1 or 0: none.
     """
 
     def __init__(self, source, gap="window", winograd="auto", gemm="auto",
-                 max_pixels=None, sessions=4, precision="fp32"):
+                 max_pixels=None, sessions=4, precision="fp32",
+                 stride_divisor=1):
         args = (_choice("gap", gap, _GAP),
                 _choice("winograd", winograd, _WINOGRAD),
                 _choice("gemm", gemm, _GEMM),
                 0 if max_pixels is None else operator.index(max_pixels),
-                _choice("precision", precision, _PRECISION))
+                _choice("precision", precision, _PRECISION),
+                operator.index(stride_divisor))
         if isinstance(source, (bytes, bytearray, memoryview)):
             self._m = _fcn.load(source, True, *args)
         else:
             self._m = _fcn.load(os.fspath(source), False, *args)
+        self._gemm = args[2]
         d = self._m.info()
         d["geometry"] = Geometry(*d["geometry"])
         self._info = ModelInfo(**d)
@@ -233,6 +240,71 @@ class Model:
                                 "array")
         arr = self._as_input(x)
         return self._run(arr.shape[1:] + opts, lambda s: s.run(arr))
+
+    def map_size(self, height, width) -> Tuple[int, int]:
+        """The score map's size (rows, cols) for a height x width input,
+        without a session (fcn_model_map_size); ShapeError for an input
+        smaller than the network needs."""
+        return _fcn.map_size(self._m, operator.index(height),
+                             operator.index(width))
+
+    def image_size(self, path, level=0) -> Tuple[int, int]:
+        """The image file's size (height, width) as run_region sees it
+        (fcn_source_open: the orientation applied; level: a pyramid's
+        level). Reads the header of a file read window by window (TIFF);
+        other files are decoded to know."""
+        return _fcn.image_size(self._m, os.fspath(path),
+                               _count("level", level))
+
+    def input_window(self, height, width, cells=None,
+                     mem_limit=0) -> Tuple[int, int, int, int]:
+        """The input pixels (y, x, h, w) from which the cells=(row, col,
+        height, width) of a height x width image's map are computed
+        (fcn_session_input_window of their region session; cells None:
+        the whole map), as fcn-run --shard's manifests record it."""
+        cells = (0, 0) + self.map_size(height, width) if cells is None \
+            else self._cells(cells)
+        return _fcn.input_window(self._m, operator.index(height),
+                                 operator.index(width), cells,
+                                 _count("mem_limit", mem_limit))
+
+    @property
+    def kernels(self) -> str:
+        """What runs the convolutions' matrix products for this model
+        (fcn_gemm_info of its gemm option): fcn's kernel for this CPU or
+        OpenBLAS; fcn-run --shard's manifests record it."""
+        return _fcn.gemm_info(self._gemm)
+
+    @staticmethod
+    def _cells(cells):
+        try:
+            cells = tuple(map(operator.index, cells))
+        except TypeError:
+            raise ArgumentError("cells must be (row, col, height, width) "
+                                "integers, not %r" % (cells,))
+        if len(cells) != 4 or min(cells[:2]) < 0 or min(cells[2:]) < 1 or \
+                max(cells) >= 1 << 31:
+            raise ArgumentError("cells must be (row, col, height, width) "
+                                "with row, col >= 0 and height, width >= 1, "
+                                "not %r" % (cells,))
+        return cells
+
+    def run_region(self, path, cells=None, threads=0, mem_limit=0,
+                   level=0) -> Result:
+        """The score map of an image file, or the cells=(row, col, height,
+        width) region of it, computed streamed (fcn_stream_run: block by
+        block from windows of the image, each block within mem_limit
+        bytes; 0: 512 MiB). level: a pyramid's level (TIFF page,
+        OpenSlide level). The cells equal those of run(path) on the whole
+        image bit for bit; the geometry's offsets are the region's (its
+        cell (0, 0)), as the streamed fcn-run --cells reports them.
+        Returns Result(scores (classes, height, width), geometry)."""
+        if cells is not None:
+            cells = self._cells(cells)
+        scores, g = _fcn.run_region(
+            self._m, os.fspath(path), cells, _count("threads", threads),
+            _count("mem_limit", mem_limit), _count("level", level))
+        return Result(scores, Geometry(*g))
 
     def _run(self, key, call):
         scores, g = self._use(key, lambda: _fcn.session(self._m, *key), call)

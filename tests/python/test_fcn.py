@@ -182,6 +182,25 @@ def test_precision_bf16():
         fcn.Model(MODEL, precision="fp16")
 
 
+def test_stride_divisor(tmp_path):
+    # the same map as fcn-run --stride-divisor (bit for bit), stride 4/K;
+    # tests/test_stride_divisor.py checks the cells against numpy
+    x = np.random.default_rng(7).random((1, 60, 70)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    for k in (2, 4):
+        r = fcn.Model(MODEL, stride_divisor=k).run(x)
+        assert r.scores.shape == (11, (60 - 28) // (4 // k) + 1,
+                                  (70 - 28) // (4 // k) + 1)
+        assert r.geometry.stride_h == 4 // k and r.geometry.rf_h == 28
+        ref = fcn_run(tmp_path, tmp_path / "x.npy", "--stride-divisor",
+                      str(k))
+        assert np.array_equal(r.scores, ref)
+    with pytest.raises(fcn.ArgumentError, match="does not divide"):
+        fcn.Model(MODEL, stride_divisor=3)
+    with pytest.raises(fcn.ArgumentError):
+        fcn.Model(MODEL, stride_divisor=-1)
+
+
 def test_sessions_pooled(model):
     m = fcn.Model(MODEL, sessions=2)
     x = np.zeros((1, 30, 30), np.float32)
