@@ -121,6 +121,9 @@ expect_fail "--cells not four numbers" "R,C,H,W" "$tmp/x.npy" \
   "$run" "$model" "$tmp/crop.tif" --cells 1,2,3 --out "$tmp/x.npy"
 expect_fail "--mem-limit below one cell" "memory" "$tmp/x.npy" \
   "$run" "$model" "$tmp/crop.tif" --mem-limit 64K --out "$tmp/x.npy" -q
+"$run" "$model" "$tmp/crop.tif" --out "$tmp/in.npy" -q >/dev/null
+expect_fail "--cells of a .npy input" "a .npy input runs whole" "$tmp/x.npy" \
+  "$run" "$model" "$tmp/in.npy" --cells 0,0,2,2 --out "$tmp/x.npy" -q
 
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"

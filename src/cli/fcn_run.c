@@ -387,6 +387,11 @@ static void run_input(ctx *c, const char *path, int idx, int count)
         !output_name(c, a->heat_out, path, "-heatmap", ".png", png,
                      sizeof png, NULL))
         goto done;
+    if (is_npy && a->stream) {
+        input_error(c, path, "--stream, --cells and --level read windows of "
+                    "an image file: a .npy input runs whole, without them");
+        goto done;
+    }
     if (!is_npy && streamed(a, src)) {
         stream_input(c, path, src, npy);
         goto done;
