@@ -17,15 +17,6 @@ py=/usr/bin/python3
 . "$(dirname "$0")/check.sh"
 rm -rf "$tmp"
 mkdir -p "$tmp"
-# expect_fail NAME NEEDLE OUT CMD...: status 1, one stderr line with
-# NEEDLE, OUT not written
-expect_fail() {
-  name=$1 needle=$2 out=$3; shift 3
-  "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?
-  if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/e")" -eq 1 ] &&
-     grep -q -- "$needle" "$tmp/e" && [ ! -e "$out" ]; then ok
-  else bad "$name: rc=$rc, stderr: $(cat "$tmp/e")"; fi
-}
 
 vips replicate "$image" "$tmp/rep.v" $((size / 224 + 1)) $((size / 160 + 1)) &&
 vips crop "$tmp/rep.v" "$tmp/big.tif[tile,tile-width=256,tile-height=256,bigtiff]" \
@@ -130,7 +121,7 @@ wait $pid 2>/dev/null
 if [ $killed = 1 ] && [ ! -e "$d/big.part-1-of-3.npy" ]; then
   name="killed mid-part: no output, manifest incomplete"
   check grep -q '"complete": false' "$d/part-1-of-3.json"
-  expect_fail "fcn-merge of an incomplete part" "part incomplete" \
+  refused "fcn-merge of an incomplete part" "part incomplete" \
     "$tmp/m-kill.npy" "$merge" "$d" "$tmp/m-kill.npy"
 else
   echo "SKIPPED: the part ended before the kill"
@@ -181,11 +172,11 @@ check $py -c "import json,sys; m=json.load(open(sys.argv[1])); assert sorted(e['
 "$merge" --check "$d" 2>"$tmp/e"
 name="fcn-merge --check of the list: $(cat "$tmp/e")"
 check grep -q "2 parts, 5 outputs" "$tmp/e"
-expect_fail "fcn-merge DIR OUT of a list" "split by inputs" "$tmp/x.npy" \
+refused "fcn-merge DIR OUT of a list" "split by inputs" "$tmp/x.npy" \
   "$merge" "$d" "$tmp/x.npy"
 mkdir -p "$tmp/in2"
 cp "$tmp/in/im0.png" "$tmp/in2/im1.png"
-expect_fail "two inputs, one output name" "would both write" "$tmp/dup" \
+refused "two inputs, one output name" "would both write" "$tmp/dup" \
   "$run" "$model" "$tmp/in/im1.png" "$tmp/in2/im1.png" --shard 0/2 \
   --out-dir "$tmp/dup"
 
@@ -197,7 +188,7 @@ import sys
 f = open(sys.argv[1], "r+b"); f.seek(-3, 2); b = f.read(1); f.seek(-3, 2)
 f.write(bytes([b[0] ^ 1])); f.close()
 PY
-expect_fail "a part's output damaged (one bit, same size)" "SHA-256" \
+refused "a part's output damaged (one bit, same size)" "SHA-256" \
   "$tmp/m.npy" "$merge" "$tmp/bad" "$tmp/m.npy"
 "$run" "$model" "$tmp/big.tif" --shard 1/3 --out-dir "$tmp/bad" 2>"$tmp/e" \
   >/dev/null
@@ -208,14 +199,14 @@ name="... and the merge is whole again"
 check cmp -s "$tmp/m.npy" "$tmp/single-big.tif.npy"
 rm -f "$tmp/m.npy"
 rm "$tmp/bad/part-2-of-3.json"
-expect_fail "a part missing" "1 of 3 parts missing (part 2)" "$tmp/m.npy" \
+refused "a part missing" "1 of 3 parts missing (part 2)" "$tmp/m.npy" \
   "$merge" "$tmp/bad" "$tmp/m.npy"
-expect_fail "a part of another job (--mean) into the same DIR" \
+refused "a part of another job (--mean) into the same DIR" \
   "a part of another job" "$tmp/bad/nothing" \
   "$run" "$model" "$tmp/big.tif" --shard 1/3 --out-dir "$tmp/bad" --mean 0.5
 "$run" "$model" "$tmp/big.tif" --shard 2/3 --out-dir "$tmp/bad" -q >/dev/null
 "$run" "$model" "$tmp/big.tif" --shard 0/2 --out-dir "$tmp/bad" -q >/dev/null
-expect_fail "parts of two splits in one DIR" "split in" "$tmp/m.npy" \
+refused "parts of two splits in one DIR" "split in" "$tmp/m.npy" \
   "$merge" "$tmp/bad" "$tmp/m.npy"
 rm "$tmp/bad/part-0-of-2.json"
 $py - "$tmp/bad/part-0-of-3.json" <<'PY'
@@ -223,16 +214,16 @@ import json, sys
 m = json.load(open(sys.argv[1])); m["job"]["options"]["precision"] = "bf16"
 json.dump(m, open(sys.argv[1], "w"))
 PY
-expect_fail "a manifest of another job" "another job than part 0" \
+refused "a manifest of another job" "another job than part 0" \
   "$tmp/m.npy" "$merge" "$tmp/bad" "$tmp/m.npy"
 echo '{"fcn_shard": 1, "job": {"parts": 3}, "part": 0, "complete": true,
  "entries": [{"input": "x"}]}' >"$tmp/bad/part-0-of-3.json"
-expect_fail "a manifest with a bad entry" "entry 0" "$tmp/m.npy" \
+refused "a manifest with a bad entry" "entry 0" "$tmp/m.npy" \
   "$merge" "$tmp/bad" "$tmp/m.npy"
 echo 'not json' >"$tmp/bad/part-0-of-3.json"
-expect_fail "a manifest that is not JSON" "not JSON" "$tmp/m.npy" \
+refused "a manifest that is not JSON" "not JSON" "$tmp/m.npy" \
   "$merge" "$tmp/bad" "$tmp/m.npy"
-expect_fail "... nor resumes its part" "not JSON" "$tmp/bad/x" \
+refused "... nor resumes its part" "not JSON" "$tmp/bad/x" \
   "$run" "$model" "$tmp/big.tif" --shard 0/3 --out-dir "$tmp/bad"
 $py - "$d/part-1-of-3.json" "$tmp/mixed" "$d" <<'PY'
 import json, os, shutil, sys
@@ -241,26 +232,26 @@ p = os.path.join(sys.argv[2], "part-1-of-3.json")
 m = json.load(open(p)); m["entries"][0]["kernels"] = "fcn AVX2/FMA 6x16 kernel, weights packed at load"
 json.dump(m, open(p, "w"))
 PY
-expect_fail "parts that ran different kernels" "different kernels" \
+refused "parts that ran different kernels" "different kernels" \
   "$tmp/m.npy" "$merge" "$tmp/mixed" "$tmp/m.npy"
 "$merge" "$tmp/mixed" "$tmp/m.npy" --allow-mixed-kernels -q
 name="... merged with --allow-mixed-kernels"
 check cmp -s "$tmp/m.npy" "$tmp/single-big.tif.npy"
 rm -f "$tmp/m.npy"
-expect_fail "an empty directory" "no manifests" "$tmp/m.npy" \
+refused "an empty directory" "no manifests" "$tmp/m.npy" \
   "$merge" "$tmp/in" "$tmp/m.npy"
-expect_fail "--shard without --out-dir" "needs --out-dir" "$tmp/x" \
+refused "--shard without --out-dir" "needs --out-dir" "$tmp/x" \
   "$run" "$model" "$tmp/big.tif" --shard 0/3
-expect_fail "--shard 3/3" "I/N" "$tmp/x" \
+refused "--shard 3/3" "I/N" "$tmp/x" \
   "$run" "$model" "$tmp/big.tif" --shard 3/3 --out-dir "$tmp/x"
-expect_fail "--shard with --out" "no --out" "$tmp/x" \
+refused "--shard with --out" "no --out" "$tmp/x" \
   "$run" "$model" "$tmp/big.tif" --shard 0/3 --out-dir "$tmp/x" --out a.npy
-expect_fail "more parts than rows of cells" "at most 30 parts" "$tmp/x" \
+refused "more parts than rows of cells" "at most 30 parts" "$tmp/x" \
   "$run" "$model" "$tmp/big.tif" --shard 0/31 --out-dir "$tmp/x" \
   --cells 0,0,30,5
-expect_fail "--plan with --shard" "one or the other" "$tmp/x" \
+refused "--plan with --shard" "one or the other" "$tmp/x" \
   "$run" "$model" "$tmp/big.tif" --shard 0/3 --plan 3 --out-dir "$tmp/x"
-expect_fail "--shard of stdin" "not '-'" "$tmp/x" \
+refused "--shard of stdin" "not '-'" "$tmp/x" \
   "$run" "$model" - --shard 0/3 --out-dir "$tmp/x"
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"

@@ -15,16 +15,6 @@ run=$1 model=$2 image=$3 tmp=$4/stream-cli.$$ size=$5 quick=$6
 py=/usr/bin/python3
 . "$(dirname "$0")/check.sh"
 mkdir -p "$tmp"
-# expect_fail NAME NEEDLE OUT CMD...: status 1, one stderr line with
-# NEEDLE, no OUT (nor a temporary beside it)
-expect_fail() {
-  name=$1 needle=$2 out=$3; shift 3
-  "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?
-  if [ $rc -eq 1 ] && [ "$(wc -l <"$tmp/e")" -eq 1 ] &&
-     grep -q -- "$needle" "$tmp/e" && [ ! -e "$out" ] &&
-     ! ls -A "$tmp" | grep -q '\.tmp$'; then ok
-  else bad "$name: rc=$rc, stderr: $(cat "$tmp/e")"; fi
-}
 
 # ---- the big file ----
 vips replicate "$image" "$tmp/rep.v" $((size / 224 + 1)) $((size / 160 + 1)) &&
@@ -109,20 +99,20 @@ pass=$((pass + ${counts% *})) fail=$((fail + ${counts#* }))
 [ -n "$counts" ] || fail=$((fail + 1))
 
 # ---- refusals ----
-expect_fail "--cells outside the map" "not within" "$tmp/x.npy" \
+refused "--cells outside the map" "not within" "$tmp/x.npy" \
   "$run" "$model" "$tmp/crop.tif" --cells 0,0,61,1 --out "$tmp/x.npy" -q
-expect_fail "--level 1 of a PNG" "level 1" "$tmp/x.npy" \
+refused "--level 1 of a PNG" "level 1" "$tmp/x.npy" \
   "$run" "$model" "$tmp/level1.png" --level 1 --out "$tmp/x.npy" -q
-expect_fail "--level 9 of a 2-level pyramid" "level" "$tmp/x.npy" \
+refused "--level 9 of a 2-level pyramid" "level" "$tmp/x.npy" \
   "$run" "$model" "$tmp/pyr.tif" --level 9 --out "$tmp/x.npy" -q
-expect_fail "--stream with --heatmap" "not with" "$tmp/x.png" \
+refused "--stream with --heatmap" "not with" "$tmp/x.png" \
   "$run" "$model" "$tmp/crop.tif" --stream --heatmap Bag "$tmp/x.png"
-expect_fail "--cells not four numbers" "R,C,H,W" "$tmp/x.npy" \
+refused "--cells not four numbers" "R,C,H,W" "$tmp/x.npy" \
   "$run" "$model" "$tmp/crop.tif" --cells 1,2,3 --out "$tmp/x.npy"
-expect_fail "--mem-limit below one cell" "memory" "$tmp/x.npy" \
+refused "--mem-limit below one cell" "memory" "$tmp/x.npy" \
   "$run" "$model" "$tmp/crop.tif" --mem-limit 64K --out "$tmp/x.npy" -q
 "$run" "$model" "$tmp/crop.tif" --out "$tmp/in.npy" -q >/dev/null
-expect_fail "--cells of a .npy input" "a .npy input runs whole" "$tmp/x.npy" \
+refused "--cells of a .npy input" "a .npy input runs whole" "$tmp/x.npy" \
   "$run" "$model" "$tmp/in.npy" --cells 0,0,2,2 --out "$tmp/x.npy" -q
 
 rm -rf "$tmp"

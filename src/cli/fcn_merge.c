@@ -64,9 +64,7 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    for (char *c = msg; *c; c++)  /* a manifest's strings: one line */
-        if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            *c = ' ';
+    sh_one_line(msg);  /* a manifest's strings may hold newlines */
     fprintf(stderr, PROG ": %s\n", msg);
     return 1;
 }
@@ -266,14 +264,14 @@ static fcn_model *job_model(const parts *p, char *err, size_t errlen)
     return m;
 }
 
-static int merge(const margs *a, const parts *p)
+static int merge(margs *a, const parts *p)
 {
     char err[8400], path[4200];
     fcn_region r;
     if (!bands_region(p, &r, err, sizeof err))
         return fail("%s", err);
     fcn_model *m = job_model(p, err, sizeof err);
-    if (!m || !rt_resolve(PROG, m, (rt_opts *)&a->tiff)) {
+    if (!m || !rt_resolve(PROG, m, &a->tiff)) {
         fcn_model_free(m);
         return m ? 1 : fail("%s", err);
     }

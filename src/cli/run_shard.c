@@ -27,12 +27,7 @@ static json_t *floats_or_null(const float *v, int n)
 
 static json_t *ints_or_null(int n, const int *v)
 {
-    if (!n)
-        return json_null();
-    json_t *a = json_array();
-    for (int k = 0; k < n && a; k++)
-        json_array_append_new(a, json_integer(v[k]));
-    return a;
+    return n ? sh_ints(v, n) : json_null();
 }
 
 /* Every option that changes the scores, as docs/scale-out.md lists them;
@@ -153,26 +148,32 @@ int rsh_mine(const rsh_state *s, int k)
     return s->cells_mode ? k == 0 : k % s->a->shard_n == s->a->shard_i;
 }
 
-/* The input window and direct-convolution GFLOP of region r. */
+/* The input window of region r and (gflop not NULL) its direct-
+** convolution GFLOP; 0 with err set. */
 static int region_cost(const fcn_model *m, int h, int w, const fcn_region *r,
-                       size_t mem, int win[4], double *gflop)
+                       size_t mem, int win[4], double *gflop, char *err,
+                       size_t errlen)
 {
     fcn_session_options so = {.threads = 1, .mem_limit = mem};
     fcn_session *s;
-    if (fcn_session_create_region(m, h, w, r, &so, &s))
+    if (fcn_session_create_region(m, h, w, r, &so, &s)) {
+        snprintf(err, errlen, "%s", fcn_last_error());
         return 0;
+    }
     fcn_session_input_window(s, &win[0], &win[1], &win[2], &win[3]);
-    int n = fcn_session_layers(s, NULL, 0);
-    fcn_layer_stats *l = calloc((size_t)n, sizeof *l);
-    *gflop = 0;
+    const int n = gflop ? fcn_session_layers(s, NULL, 0) : 0;
+    fcn_layer_stats *l = n ? calloc((size_t)n, sizeof *l) : NULL;
     if (l) {
         fcn_session_layers(s, l, n);
+        *gflop = 0;
         for (int k = 0; k < n; k++)
             *gflop += l[k].flops / 1e9;
     }
     free(l);
     fcn_session_free(s);
-    return l != NULL;
+    if (n && !l)
+        snprintf(err, errlen, "out of memory");
+    return !n || l != NULL;
 }
 
 /* Two inputs of the list whose outputs would have one name: refused. */
@@ -332,14 +333,14 @@ int rsh_record(rsh_state *s, const rj_input *x, char *err, size_t errlen)
     e.map_h = x->sc->out_h;
     e.map_w = x->sc->out_w;
     if (s->cells_mode) {
-        double gflop;
         e.cells = s->band;
-        if (fcn_model_map_size(s->m, x->h, x->w, &e.map_h, &e.map_w) ||
-            !region_cost(s->m, x->h, x->w, &s->band, a->mem_limit, e.win,
-                         &gflop)) {
+        if (fcn_model_map_size(s->m, x->h, x->w, &e.map_h, &e.map_w)) {
             snprintf(err, errlen, "%s", fcn_last_error());
             return 0;
         }
+        if (!region_cost(s->m, x->h, x->w, &s->band, a->mem_limit, e.win,
+                         NULL, err, errlen))
+            return 0;
     }
     if (!sh_sha256_file(x->out, e.sha256, &e.bytes, err, errlen))
         return 0;
@@ -375,23 +376,23 @@ static json_t *unit_json(const args *a, const fcn_model *m, int cells_mode,
                          int part, int k, const fcn_region *band, int h,
                          int w, int mh, int mw)
 {
-    char name[4096];
+    char name[4096], err[4200] = "its output's name is too long";
     int win[4];
     double gflop = 0;
     fcn_model_info info;
     fcn_model_get_info(m, &info);
     const fcn_region r = band ? *band : (fcn_region){0, 0, mh, mw};
     if (!output_name(a, cells_mode, part, k, name, sizeof name) ||
-        !region_cost(m, h, w, &r, a->mem_limit, win, &gflop))
+        !region_cost(m, h, w, &r, a->mem_limit, win, &gflop, err,
+                     sizeof err))
         return json_pack("{s:s, s:s}", "input", a->inputs.v[k], "error",
-                         fcn_last_error());
+                         err);
     const int img[2] = {h, w}, map[3] = {info.classes, mh, mw},
               cells[4] = {r.row, r.col, r.height, r.width};
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:{s:I, s:I, s:f}}",
-                     "input", a->inputs.v[k], "image", ints_or_null(2, img),
-                     "map", ints_or_null(3, map), "cells",
-                     ints_or_null(4, cells), "input_window",
-                     ints_or_null(4, win), "output", name, "cost", "cells",
+                     "input", a->inputs.v[k], "image", sh_ints(img, 2),
+                     "map", sh_ints(map, 3), "cells", sh_ints(cells, 4),
+                     "input_window", sh_ints(win, 4), "output", name, "cost", "cells",
                      (json_int_t)r.height * r.width, "input_pixels",
                      (json_int_t)win[2] * win[3], "gflop", gflop);
 }

@@ -59,7 +59,7 @@ int sh_sha256_file(const char *path, char hex[65], int64_t *bytes, char *err,
 
 /* ---- entries to and from JSON ---- */
 
-static json_t *ints(const int *v, int n)
+json_t *sh_ints(const int *v, int n)
 {
     json_t *a = json_array();
     for (int k = 0; k < n && a; k++)
@@ -77,11 +77,12 @@ static json_t *entry_json(const sh_entry *e)
               st[2] = {g->stride_h, g->stride_w},
               off[2] = {g->offset_h, g->offset_w}, rf[2] = {g->rf_h, g->rf_w};
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:s, s:s, "
-                     "s:I, s:s}", "input", e->input, "image", ints(img, 2),
-                     "map", ints(map, 3), "cells", ints(cells, 4),
-                     "input_window", ints(e->win, 4), "geometry", "stride",
-                     ints(st, 2), "offset", ints(off, 2), "receptive_field",
-                     ints(rf, 2), "kernels", e->kernels, "output", e->output,
+                     "s:I, s:s}", "input", e->input, "image",
+                     sh_ints(img, 2), "map", sh_ints(map, 3), "cells",
+                     sh_ints(cells, 4), "input_window", sh_ints(e->win, 4),
+                     "geometry", "stride", sh_ints(st, 2), "offset",
+                     sh_ints(off, 2), "receptive_field", sh_ints(rf, 2),
+                     "kernels", e->kernels, "output", e->output,
                      "bytes", (json_int_t)e->bytes, "sha256", e->sha256);
 }
 
@@ -142,27 +143,25 @@ static int entry_parse(const json_t *o, sh_entry *e, const char *where,
     const json_t *g = json_object_get(o, "geometry");
     const json_t *b = json_object_get(o, "bytes");
     char *sha = NULL;
-    int ok = json_is_object(o) &&
-             (e->input = get_str(o, "input", where, err, errlen)) &&
-             (e->output = get_str(o, "output", where, err, errlen)) &&
-             (e->kernels = get_str(o, "kernels", where, err, errlen)) &&
-             (sha = get_str(o, "sha256", where, err, errlen)) &&
-             get_ints(o, "image", img, 2, 1, INT_MAX, where, err, errlen) &&
-             get_ints(o, "map", map, 3, 1, INT_MAX, where, err, errlen) &&
-             get_ints(o, "cells", c, 4, 0, INT_MAX, where, err, errlen) &&
-             get_ints(o, "input_window", e->win, 4, 0, INT_MAX, where, err,
-                      errlen) &&
-             json_is_object(g) &&
-             get_ints(g, "stride", st, 2, 1, INT_MAX, where, err, errlen) &&
-             get_ints(g, "offset", off, 2, INT_MIN, INT_MAX, where, err,
-                      errlen) &&
-             get_ints(g, "receptive_field", rf, 2, 1, INT_MAX, where, err,
-                      errlen);
-    if (!ok) {
-        if (!json_is_object(o) || (e->input && e->output && e->kernels &&
-                                   sha && !json_is_object(g)))
-            snprintf(err, errlen, "%s: not an entry object with a "
-                     "\"geometry\" object", where);
+    if (!json_is_object(o) || !json_is_object(g)) {
+        snprintf(err, errlen, "%s: not an entry object with a \"geometry\" "
+                 "object", where);
+        return 0;
+    }
+    if (!(e->input = get_str(o, "input", where, err, errlen)) ||
+        !(e->output = get_str(o, "output", where, err, errlen)) ||
+        !(e->kernels = get_str(o, "kernels", where, err, errlen)) ||
+        !(sha = get_str(o, "sha256", where, err, errlen)) ||
+        !get_ints(o, "image", img, 2, 1, INT_MAX, where, err, errlen) ||
+        !get_ints(o, "map", map, 3, 1, INT_MAX, where, err, errlen) ||
+        !get_ints(o, "cells", c, 4, 0, INT_MAX, where, err, errlen) ||
+        !get_ints(o, "input_window", e->win, 4, 0, INT_MAX, where, err,
+                  errlen) ||
+        !get_ints(g, "stride", st, 2, 1, INT_MAX, where, err, errlen) ||
+        !get_ints(g, "offset", off, 2, INT_MIN, INT_MAX, where, err,
+                  errlen) ||
+        !get_ints(g, "receptive_field", rf, 2, 1, INT_MAX, where, err,
+                  errlen)) {
         free(sha);
         sh_entry_free(e);
         return 0;
@@ -195,9 +194,7 @@ static int entry_parse(const json_t *o, sh_entry *e, const char *where,
 
 /* ---- manifests ---- */
 
-/* Control characters of a message (a manifest's strings and jansson's
-** quotes of its text may hold newlines) as spaces: one line. */
-static void one_line(char *s)
+void sh_one_line(char *s)
 {
     for (; *s; s++)
         if ((unsigned char)*s < 0x20 || *s == 0x7f)
@@ -212,7 +209,7 @@ int sh_manifest_read(const char *path, sh_manifest *m, char *err,
 {
     int rc = read_manifest(path, m, err, errlen);
     if (rc != 1)
-        one_line(err);
+        sh_one_line(err);
     return rc;
 }
 

@@ -57,6 +57,11 @@ const sh_entry *sh_entry_find(const sh_manifest *m, const char *output);
 int sh_entry_check(const char *dir, const sh_entry *e, char *err,
                    size_t errlen);
 void sh_entry_free(sh_entry *e);
+/* A JSON array of v[0..n) (n 0: an empty array); NULL: out of memory. */
+json_t *sh_ints(const int *v, int n);
+/* Control characters of a message (a manifest's strings, and jansson's
+** quotes of a file's text, may hold newlines) as spaces: one line. */
+void sh_one_line(char *s);
 void sh_manifest_free(sh_manifest *m);
 
 #endif
