@@ -392,7 +392,8 @@ static json_t *unit_json(const args *a, const fcn_model *m, int cells_mode,
     return json_pack("{s:s, s:o, s:o, s:o, s:o, s:s, s:{s:I, s:I, s:f}}",
                      "input", a->inputs.v[k], "image", sh_ints(img, 2),
                      "map", sh_ints(map, 3), "cells", sh_ints(cells, 4),
-                     "input_window", sh_ints(win, 4), "output", name, "cost", "cells",
+                     "input_window", sh_ints(win, 4), "output", name, "cost",
+                     "cells",
                      (json_int_t)r.height * r.width, "input_pixels",
                      (json_int_t)win[2] * win[3], "gflop", gflop);
 }
